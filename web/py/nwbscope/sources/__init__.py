@@ -1,0 +1,1 @@
+"""Byte sources (local path, HTTP, browser File) and the cache/counter wrapper."""
