@@ -13,8 +13,10 @@ The page shows ``str(error)`` as it is, so messages are full sentences.
     │   ├── NotHDF5Error            no HDF5 signature
     │   ├── TruncatedFileError      the file ends before its own metadata says it does
     │   ├── UnsupportedFilterError  a compression filter we cannot decode (names itself)
+    │   ├── UnsupportedFeatureError an HDF5 feature the reader cannot decode (names it)
     │   └── CorruptFileError        structures that do not parse
     ├── NotFoundError               no object at that path in the file
+    │   └── BrokenLinkError         a link there points to another file or to nothing
     ├── ParameterError              a job or API call with wrong parameters (names the field)
     └── HashMismatchError           stored bytes do not match the expected SHA-256
 """
@@ -118,6 +120,10 @@ class UnsupportedFilterError(FormatError):
         )
 
 
+class UnsupportedFeatureError(FormatError):
+    """Valid HDF5 the reader cannot decode (a datatype, a storage layout, an index kind)."""
+
+
 class CorruptFileError(FormatError):
     """HDF5 structures that do not parse."""
 
@@ -129,6 +135,20 @@ class NotFoundError(NwbscopeError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message otherwise
         return str(self.args[0])
+
+
+class BrokenLinkError(NotFoundError):
+    """A path runs into an external link (not followed) or a soft link to nothing."""
+
+    def __init__(self, path: str, target: str, external: bool = False) -> None:
+        self.path = path
+        self.target = target
+        if external:
+            text = (f"{path!r} is an external link to {target}; nwbscope does not open other "
+                    "files. Open that file to see the object.")
+        else:
+            text = f"{path!r} is a soft link to {target!r}, which is not in the file."
+        Exception.__init__(self, text)
 
 
 class ParameterError(NwbscopeError, ValueError):

@@ -7,9 +7,23 @@ Everything that differs between engines is settled behind this interface and now
 - object references come back as ``ObjectRef(path)``, region references as ``RegionRef``;
 - a filter the engine cannot decode raises ``errors.UnsupportedFilterError`` naming it;
 - byte-level failures surface as ``errors.TruncatedFileError`` / ``NotHDF5Error`` /
-  ``CorruptFileError``, never as an engine's ``AssertionError`` or ``KeyError``.
+  ``CorruptFileError`` (``UnsupportedFeatureError`` for valid HDF5 an engine cannot decode),
+  never as an engine's ``AssertionError`` or ``KeyError``.
+
+Settled choices, the same on both engines:
+- ``keys()``: creation order where the group tracks it, else by name (byte order);
+  ``attrs``: a dict sorted by name;
+- strings: ``dtype`` is ``object`` for every string dataset (fixed or variable length),
+  values ``str``; compounds are structured arrays whose string/reference fields are objects;
+- HDF5 booleans (h5py's enum) come back as ``bool``;
+- a null (empty) dataspace: dataset ``shape == (0,)`` with ``is_null`` True, attribute ``None``;
+- a null object reference reads as ``None``; a reference is named by the path the object was
+  first reached by through hard links (else the first found breadth-first in key order);
+- a soft link reached node keeps the path it was reached by (``node.path``); ``address``
+  (object header address) identifies the object itself (hard links share it).
 
 Paths are absolute POSIX-style strings (``/acquisition/ElectricalSeries``).
+Implementation: ``h5.facade`` over ``h5.pyfive_engine`` / ``h5.h5py_engine``; ``open_h5``.
 """
 
 from __future__ import annotations
@@ -62,6 +76,7 @@ class Node(Protocol):
     name: str  # last path component ("" for the root)
     path: str  # absolute path this node was reached by
     kind: Literal["group", "dataset"]
+    address: int  # object header address: the same object has the same address
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -75,6 +90,11 @@ class Dataset(Node, Protocol):
 
     @property
     def storage(self) -> StorageInfo: ...
+
+    @property
+    def is_null(self) -> bool:
+        """An HDF5 null dataspace (no values at all; ``shape`` is reported as ``(0,)``)."""
+        ...
 
     def __getitem__(self, selection: Any) -> Any:
         """Read a hyperslab (ints, slices, Ellipsis). Strings decoded, references resolved."""
@@ -102,5 +122,13 @@ class Group(Node, Protocol):
 class File(Group, Protocol):
     engine: Literal["pyfive", "h5py"]
     filename: str
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def stats(self) -> Any:
+        """The I/O counters (``sources.cache.IOStats``; ``.snapshot()`` gives a dict)."""
+        ...
 
     def close(self) -> None: ...
