@@ -321,3 +321,13 @@ def test_preview_skips_big_chunks(tmp_path: Path, engine: str) -> None:
         assert viewer.stats()["bytes"] - before < 64 * 1024
         full = viewer.details("/chunky", max_chunk_bytes=8_000_000)["preview"]
         assert full["values"] == values[:5, :8].tolist()
+
+
+def test_column_dtypes_name_text_and_references(session: ViewerSession) -> None:
+    """Text and reference columns are labelled by what they hold, not as numpy 'object'."""
+    kinds = {c["name"]: c["dtype"] for c in
+             session.children("/general/extracellular_ephys/electrodes")}
+    assert kinds["location"] == "str"
+    assert kinds["group_name"] == "str"
+    assert kinds["group"] == "reference"
+    assert kinds["x"] == "float64"

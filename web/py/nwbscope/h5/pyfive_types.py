@@ -25,7 +25,7 @@ from pyfive.p5t import (
 
 from .engine import RawRegion, RefAddress
 from .regions import parse_region
-from .values import decode_bytes
+from .values import REF_DTYPE, STR_DTYPE, decode_bytes
 
 VLEN_RECORD = np.dtype([("length", "<u4"), ("collection", "<u8"), ("index", "<u4")])
 HEAP_ID = np.dtype([("collection", "<u8"), ("index", "<u4")])
@@ -78,10 +78,12 @@ def is_bool_enum(ptype: P5Type) -> bool:
 
 def value_dtype(ptype: P5Type) -> np.dtype:
     """The dtype the facade reports: strings and references as object, bool enums as bool."""
-    if isinstance(ptype, P5FixedStringType | P5VlenStringType | P5SequenceType):
+    if isinstance(ptype, P5FixedStringType | P5VlenStringType):
+        return STR_DTYPE
+    if isinstance(ptype, P5SequenceType):
         return np.dtype("O")
     if isinstance(ptype, P5ReferenceType):
-        return np.dtype("O")
+        return REF_DTYPE
     if isinstance(ptype, P5CompoundType):
         if ptype.is_complex:
             return ptype.dtype

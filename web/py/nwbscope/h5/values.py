@@ -32,6 +32,12 @@ def is_string_dtype(dtype: np.dtype) -> bool:
     return dtype.kind == "O" and meta.get("vlen") in (str, bytes)
 
 
+# Both engines return text and references as Python objects; the dtype metadata says which,
+# so the layers above can label a column "str" or "reference" without reading a value.
+STR_DTYPE = np.dtype("O", metadata={"vlen": str})
+REF_DTYPE = np.dtype("O", metadata={"ref": "object"})
+
+
 def object_dtype(dtype: np.dtype, special: Callable[[np.dtype], bool]) -> np.dtype:
     """``dtype`` with every string or special (reference) part replaced by ``object``."""
     if dtype.names is not None:
@@ -43,7 +49,11 @@ def object_dtype(dtype: np.dtype, special: Callable[[np.dtype], bool]) -> np.dty
     if dtype.subdtype is not None:
         base, shape = dtype.subdtype
         return np.dtype((object_dtype(base, special), shape))
-    if dtype.kind in "SUO" or special(dtype):
+    if special(dtype):
+        return REF_DTYPE
+    if dtype.kind in "SU" or (dtype.metadata or {}).get("vlen") in (str, bytes):
+        return STR_DTYPE
+    if dtype.kind == "O":  # variable-length sequences
         return np.dtype("O")
     return np.dtype(dtype.str)
 
