@@ -1,0 +1,132 @@
+"""HTTP routes of the store: ``PUT /api/store`` and ``GET|HEAD /api/store/<hex>``.
+
+Uploads stream: the body is buffered in ``Settings.upload_chunk`` pieces and each piece is
+hashed and written in a worker thread, so a 1 GB upload neither sits in memory nor blocks the
+event loop. Objects are served with Range support, the hash as a strong ETag and a one-year
+immutable cache lifetime: their bytes can never change under that URL.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Annotated
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from nwbscope.errors import HashMismatchError, NotFoundError, ParameterError
+from nwbscope.store import format_uri
+
+from ..auth import SettingsDep, UserAuth
+from ..ranges import RangeFileResponse, RangeStreamResponse
+from .base import Store, StoreWriter, check_hex
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+router = APIRouter(prefix="/api/store", tags=["store"])
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def _hex_or_400(value: str, field: str = "sha256") -> str:
+    try:
+        return check_hex(value)
+    except ParameterError as exc:
+        raise HTTPException(400, f"{field}: {value!r} is not a SHA-256 hex digest") from exc
+
+
+@router.put("", status_code=201)
+async def put_object(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    _: UserAuth,
+    label: Annotated[str | None, Query(max_length=255)] = None,
+    sha256: str | None = None,
+) -> Response:
+    """Store the request body; 201 when new, 200 when those bytes were already stored."""
+    expected = _hex_or_400(sha256.lower()) if sha256 else None
+    writer = await anyio.to_thread.run_sync(store.writer)
+    try:
+        await _receive_into(request, writer, settings.upload_chunk)
+        result = await anyio.to_thread.run_sync(writer.commit, expected)
+    except HashMismatchError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    finally:
+        await anyio.to_thread.run_sync(writer.abort)
+    body = {
+        "uri": format_uri(result.sha256, label),
+        "sha256": result.sha256,
+        "size": result.size,
+        "created": result.created,
+    }
+    return JSONResponse(body, status_code=201 if result.created else 200)
+
+
+async def _receive_into(request: Request, writer: StoreWriter, piece: int) -> None:
+    """Hash and write each ``piece`` bytes in a thread while the next piece arrives, so
+    receiving and hashing overlap (hashlib releases the GIL); at most ~4 pieces in memory."""
+    send, receive = anyio.create_memory_object_stream[bytes](2)
+
+    async def drain() -> None:
+        async with receive:
+            async for block in receive:
+                await anyio.to_thread.run_sync(writer.write, block)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(drain)
+        async with send:
+            buffer = bytearray()
+            async for chunk in request.stream():
+                buffer += chunk
+                if len(buffer) >= piece:
+                    await send.send(bytes(buffer))
+                    buffer.clear()
+            if buffer:
+                await send.send(bytes(buffer))
+
+
+@router.api_route("/{hexdigest}", methods=["GET", "HEAD"])
+def get_object(
+    hexdigest: str,
+    request: Request,
+    store: StoreDep,
+    label: Annotated[str | None, Query(max_length=255)] = None,
+) -> Response:
+    """The object's bytes (Range, If-Range, If-None-Match); HEAD gives its size."""
+    hexdigest = _hex_or_400(hexdigest)
+    etag = f'"{hexdigest}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    if label:
+        headers["Content-Disposition"] = f"inline; filename*=utf-8''{quote(label, safe='')}"
+    media_type = (mimetypes.guess_type(label)[0] if label else None) or "application/octet-stream"
+    if _matches(request.headers.get("if-none-match"), etag) and store.has(hexdigest):
+        return Response(status_code=304, headers=headers)
+    path = store.local_path(hexdigest)
+    if path is not None:
+        return RangeFileResponse(path, headers=headers, media_type=media_type)
+    try:
+        size = store.size(hexdigest)
+    except NotFoundError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return RangeStreamResponse(
+        size,
+        lambda start, stop: store.open_range(hexdigest, start, stop),
+        headers=headers,
+        media_type=media_type,
+    )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison, as RFC 9110 wants for If-None-Match."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
