@@ -64,13 +64,23 @@ def get_registry(request: Request) -> FileRegistry:
 RegistryDep = Annotated[FileRegistry, Depends(get_registry)]
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
+
+
 class FileIn(BaseModel):
     path: str
 
 
 @router.post("/api/files", status_code=201)
 def register_file(body: FileIn, request: Request, registry: RegistryDep, _: UserAuth) -> Response:
-    """Serve a local file (``nwbscope open``); answers its URL and the viewer URL for it."""
+    """Serve a local file (``nwbscope open``); answers its URL and the viewer URL for it.
+
+    Only a caller on the server's own machine may register a path: the path names a file
+    there, and a token holder elsewhere must not be able to publish arbitrary local files.
+    """
+    client = request.client.host if request.client else ""
+    if client not in LOOPBACK_HOSTS:
+        raise HTTPException(403, "path: files can be registered only from the server's machine")
     path = Path(body.path).expanduser()
     if not path.is_absolute():
         raise HTTPException(422, "path: give an absolute path (the server's cwd is not yours)")

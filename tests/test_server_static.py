@@ -35,7 +35,7 @@ def site(tmp_path: Path) -> Path:
 def make_client(tmp_path: Path, site: Path, **options) -> TestClient:
     settings = Settings(data_dir=tmp_path / "data", site_dir=site, user_token=TOKEN,
                         worker_token="w", embedded_worker=False, **options)
-    return TestClient(create_app(settings, broker=False))
+    return TestClient(create_app(settings, broker=False), client=("127.0.0.1", 50000))
 
 
 @pytest.fixture
@@ -186,3 +186,15 @@ def test_parse_ranges(header, size: int, expected) -> None:
 def test_parse_ranges_unsatisfiable(header: str, size: int) -> None:
     with pytest.raises(Unsatisfiable):
         parse_ranges(header, size)
+
+
+def test_register_refused_from_another_machine(tmp_path: Path, site: Path) -> None:
+    """A token is not enough to publish files: the caller must be on the server's machine."""
+    target = tmp_path / "private.nwb"
+    target.write_bytes(b"secret")
+    settings = Settings(data_dir=tmp_path / "data", site_dir=site, user_token=TOKEN,
+                        worker_token="w", embedded_worker=False)
+    with TestClient(create_app(settings, broker=False), client=("10.1.2.3", 50000)) as remote:
+        answer = remote.post("/api/files", json={"path": str(target)}, headers=AUTH)
+    assert answer.status_code == 403
+    assert "server's machine" in answer.json()["detail"]
