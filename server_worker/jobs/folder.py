@@ -1,0 +1,97 @@
+"""A job is a folder: its spec, its input, its console log, its outputs and its error.
+
+Like a SpikeInterface sorter folder (``spikeinterface_params.json``, ``spikeinterface_log.json``
+with the error trace), everything a run needs or produced is on disk, so a job can be run by
+another process (or a cluster node) from the folder alone, and inspected after the fact::
+
+    <job folder>/
+        job.json        what to run: processor, parameters, recording options, input, attempt
+        inputs/         the input file (a hard link to the worker's cache when possible)
+        log.txt         console output of the run (streamed to the broker while it runs)
+        sorter/         the sorter's own working folder
+        outputs/        units.nwb and summary.json, uploaded to the store when done
+        result.json     written last on success: outputs, timings, versions
+        error.json      written on failure: message, error type, trace
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobFolder:
+    path: Path
+
+    @property
+    def spec_file(self) -> Path:
+        return self.path / "job.json"
+
+    @property
+    def inputs_dir(self) -> Path:
+        return self.path / "inputs"
+
+    @property
+    def input_file(self) -> Path:
+        return self.inputs_dir / "input.nwb"
+
+    @property
+    def log_file(self) -> Path:
+        return self.path / "log.txt"
+
+    @property
+    def sorter_dir(self) -> Path:
+        return self.path / "sorter"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.path / "outputs"
+
+    @property
+    def result_file(self) -> Path:
+        return self.path / "result.json"
+
+    @property
+    def error_file(self) -> Path:
+        return self.path / "error.json"
+
+    def create(self, spec: dict[str, Any]) -> JobFolder:
+        """Lay out a fresh folder for ``spec`` (an earlier attempt's leftovers are kept out)."""
+        for sub in (self.inputs_dir, self.outputs_dir):
+            sub.mkdir(parents=True, exist_ok=True)
+        for stale in (self.result_file, self.error_file):
+            stale.unlink(missing_ok=True)
+        _write_json(self.spec_file, spec)
+        return self
+
+    def read_spec(self) -> dict[str, Any]:
+        return json.loads(self.spec_file.read_text())
+
+    def write_result(self, result: dict[str, Any]) -> None:
+        _write_json(self.result_file, result)
+
+    def read_result(self) -> dict[str, Any] | None:
+        return _read_json(self.result_file)
+
+    def write_error(self, error: dict[str, Any]) -> None:
+        _write_json(self.error_file, error)
+
+    def read_error(self) -> dict[str, Any] | None:
+        return _read_json(self.error_file)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write via a temp file and rename, so a reader never sees half a JSON document."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.replace(path)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None

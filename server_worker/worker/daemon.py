@@ -1,0 +1,238 @@
+"""The worker daemon: claim jobs into free slots, run each in a child process, report.
+
+One loop, no threads of its own: every ``poll_seconds`` it forwards new console output of
+each running job to the broker, collects finished children (uploading outputs, reporting the
+outcome), heartbeats (renewing leases; the answer names jobs to cancel or that were given to
+another worker), and claims jobs while a slot is free. A crash or cancel of a job only ends
+its child; the daemon carries on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..jobs.folder import JobFolder
+from .capabilities import capabilities
+from .client import BrokerClient, WorkerGone
+from .executors import Executor, JobHandle
+from .hosts import HostExecutor
+
+log = logging.getLogger("nwbscope.worker")
+JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass
+class RunningJob:
+    spec: dict[str, Any]
+    folder: JobFolder
+    handle: JobHandle | None = None  # None while the input is being fetched
+    fetcher: threading.Thread | None = None
+    input_sha256: str | None = None
+    fetch_error: str | None = None
+    log_offset: int = 0
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+    stop_reason: str | None = None  # "cancelled" or "lost" once asked to stop
+
+    @property
+    def job_id(self) -> str:
+        return self.spec["job_id"]
+
+
+class WorkerDaemon:
+    def __init__(
+        self,
+        broker_url: str,
+        token: str,
+        work_dir: Path,
+        *,
+        slots: int = 1,
+        name: str | None = None,
+        executor: Executor | None = None,
+        poll_seconds: float = 0.5,
+        numba_cache: Path | None = None,
+        warm_up: bool = False,
+    ) -> None:
+        self.client = BrokerClient(broker_url, token)
+        self.work_dir = Path(work_dir)
+        self.slots = max(1, slots)
+        self.name = name or f"{socket.gethostname()}-worker"
+        self.numba_cache = numba_cache or self.work_dir / "cache" / "numba"
+        self.executor = executor or HostExecutor(
+            self.numba_cache, self.work_dir / "hosts.log",
+            warm_dir=self.work_dir / "warm-up" if warm_up else None,
+        )
+        self.poll_seconds = poll_seconds
+        self.stop_event = threading.Event()
+        self.running: dict[str, RunningJob] = {}
+        self.worker_id: str | None = None
+        self.heartbeat_seconds = 10.0
+        self._capabilities: dict[str, Any] | None = None
+        self._last_heartbeat = 0.0
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def register(self) -> None:
+        if self._capabilities is None:
+            self._capabilities = capabilities(self.slots, self.executor.name)
+        answer = self.client.register(self.name, self._capabilities)
+        self.worker_id = answer["worker_id"]
+        self.heartbeat_seconds = min(float(answer["heartbeat_seconds"]),
+                                     float(answer["lease_seconds"]) / 3)
+        names = [p["name"] for p in self._capabilities["processors"]]
+        log.info("registered as %s with processors %s", self.worker_id, names)
+
+    def run_forever(self) -> None:
+        """Loop until ``stop()`` (or SIGTERM / SIGINT when run as a program)."""
+        self.executor.start()
+        while not self.stop_event.is_set():
+            try:
+                if self.worker_id is None:
+                    self.register()
+                self.step()
+            except WorkerGone:
+                log.warning("the broker forgot this worker; registering again")
+                self.worker_id = None
+            except httpx.HTTPError as error:
+                log.warning("broker unreachable or refused a call: %s", error)
+                # soon while not registered (a server starting up), then every few seconds
+                self.stop_event.wait(1.0 if self.worker_id is None else
+                                     min(5.0, self.heartbeat_seconds))
+                continue
+            except Exception:  # a bug in one turn must not end the daemon and its jobs
+                log.exception("unexpected error in the worker loop")
+            self.stop_event.wait(self.poll_seconds)
+        for job in list(self.running.values()):
+            if job.handle is not None:
+                job.handle.cancel()
+        self.executor.close()
+        self.client.close()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop())
+
+    # ---- one turn of the loop ----------------------------------------------------------
+
+    def step(self) -> None:
+        if self.worker_id is None:
+            raise WorkerGone("not registered")
+        for job in list(self.running.values()):
+            if job.handle is None:
+                self._launch_when_fetched(job)
+                continue
+            self._forward_log(job)
+            code = job.handle.poll()
+            if code is not None:
+                self._forward_log(job)
+                del self.running[job.job_id]
+                self._finish(job, code)
+        if time.monotonic() - self._last_heartbeat >= self.heartbeat_seconds:
+            self._heartbeat()
+        while len(self.running) < self.slots and not self.stop_event.is_set():
+            spec = self.client.claim(self.worker_id)
+            if spec is None:
+                break
+            self._start(spec)
+
+    def _heartbeat(self) -> None:
+        answer = self.client.heartbeat(self.worker_id or "", list(self.running))
+        self._last_heartbeat = time.monotonic()
+        for reason in ("cancel", "lost"):
+            for job_id in answer.get(reason, []):
+                job = self.running.get(job_id)
+                if job is not None and job.stop_reason is None:
+                    log.info("stopping job %s (%s)", job_id, reason)
+                    job.stop_reason = "cancelled" if reason == "cancel" else "lost"
+                    if job.handle is not None:
+                        job.handle.cancel()
+
+    def _start(self, spec: dict[str, Any]) -> None:
+        """Lay out the job folder and fetch the input in a thread (heartbeats go on, so a
+        large download does not lose the lease)."""
+        if not JOB_ID.fullmatch(str(spec.get("job_id", ""))):  # it becomes a folder name
+            log.error("refusing a job with id %r from the broker", spec.get("job_id"))
+            return
+        folder = JobFolder(self.work_dir / "jobs" / spec["job_id"])
+        folder.create({**spec, "worker": f"{self.name} ({self.worker_id})"})
+        job = RunningJob(spec, folder)
+
+        def fetch() -> None:
+            try:
+                job.input_sha256 = self.client.fetch_input(
+                    spec["input_uri"], folder.input_file, self.work_dir / "cache")
+            except Exception as error:  # a failed download ends this job, not the daemon
+                job.fetch_error = f"Could not fetch the input {spec['input_uri']}: {error}"
+
+        job.fetcher = threading.Thread(target=fetch, name=f"fetch-{job.job_id}", daemon=True)
+        job.fetcher.start()
+        self.running[job.job_id] = job
+
+    def _launch_when_fetched(self, job: RunningJob) -> None:
+        if job.fetcher is not None and job.fetcher.is_alive():
+            return
+        wid = self.worker_id or ""
+        if job.stop_reason is not None or job.fetch_error is not None:
+            del self.running[job.job_id]
+            if job.stop_reason == "cancelled":
+                self.client.fail(wid, job.job_id, "Cancelled on request.", cancelled=True)
+            elif job.fetch_error is not None and job.stop_reason is None:
+                log.warning("job %s: %s", job.job_id, job.fetch_error)
+                self.client.append_log(wid, job.job_id, f"[nwbscope] {job.fetch_error}\n")
+                self.client.fail(wid, job.job_id, job.fetch_error)
+            return
+        job.handle = self.executor.submit(job.folder)
+        log.info("job %s started (attempt %s)", job.job_id, job.spec["attempt"])
+
+    def _forward_log(self, job: RunningJob) -> None:
+        try:
+            with open(job.folder.log_file, "rb") as f:
+                f.seek(job.log_offset)
+                data = f.read(1 << 20)
+        except FileNotFoundError:
+            return
+        if not data:
+            return
+        text = job.decoder.decode(data)
+        if text and job.stop_reason != "lost":
+            self.client.append_log(self.worker_id or "", job.job_id, text)
+        job.log_offset += len(data)
+
+    def _finish(self, job: RunningJob, code: int) -> None:
+        wid = self.worker_id or ""
+        if job.stop_reason == "lost":
+            log.info("job %s was given to another worker; dropped", job.job_id)
+            return
+        if job.stop_reason == "cancelled":
+            self.client.fail(wid, job.job_id, "Cancelled on request.", cancelled=True)
+            return
+        result = job.folder.read_result()
+        if code == 0 and result is not None:
+            outputs = {
+                key: self.client.upload_output(wid, job.job_id, job.folder.outputs_dir / name)
+                for key, name in result["outputs"].items()
+            }
+            self.client.complete(wid, job.job_id, outputs, result, job.input_sha256)
+            log.info("job %s completed", job.job_id)
+            return
+        error = job.folder.read_error()
+        if error is not None:
+            message = f"{error['type']}: {error['message']}"
+        else:
+            message = f"The job's process ended with exit code {code} and no error report " \
+                      "(killed, or out of memory?)."
+        self.client.fail(wid, job.job_id, message)
+        log.info("job %s failed: %s", job.job_id, message)

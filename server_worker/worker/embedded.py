@@ -1,0 +1,73 @@
+"""The worker ``nwbscope serve`` starts beside the broker: a daemon in a child process.
+
+It is a separate process on purpose: the broker process never imports a sorter, and a sorter
+that exhausts memory takes down the worker, not the server. It reaches the broker over HTTP on
+loopback like any other worker, with the worker token passed in its environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..settings import Settings
+from .executors import _import_roots
+
+
+def start_worker_process(
+    broker_url: str,
+    token: str,
+    work_dir: Path,
+    *,
+    name: str = "worker",
+    slots: int = 1,
+    poll_seconds: float = 0.5,
+    stdout: Any = None,
+    numba_cache: Path | None = None,
+    warm_up: bool = False,
+    executor: str = "host",
+) -> subprocess.Popen[bytes]:
+    """``python -m server_worker.worker`` as a child process (the token in its environment)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["NWBSCOPE_WORKER_TOKEN"] = token
+    env["PYTHONPATH"] = os.pathsep.join([*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
+    command = [
+        sys.executable, "-m", "server_worker.worker",
+        "--broker", broker_url,
+        "--work-dir", str(work_dir),
+        "--slots", str(slots),
+        "--name", name,
+        "--poll", str(poll_seconds),
+        "--executor", executor,
+    ]
+    if numba_cache is not None:
+        command += ["--numba-cache", str(numba_cache)]
+    if warm_up:
+        command.append("--warm-up")
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout,
+                            stderr=subprocess.STDOUT if stdout is not None else None, env=env)
+
+
+@dataclass
+class EmbeddedWorker:
+    process: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, settings: Settings, slots: int = 1) -> EmbeddedWorker:
+        return cls(start_worker_process(settings.base_url, settings.worker_token,
+                                        settings.data_dir / "worker", name="embedded",
+                                        slots=slots))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
