@@ -132,7 +132,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = settings.base_url
     print(f"nwbscope serving on {base}  (data: {settings.data_dir}, store: {app.state.store.url})")
     print(f"  open:  {base}/?url={base}/files/demo.nwb")
-    print(f"  token: {settings.user_token}  (uploads and jobs; export NWBSCOPE_TOKEN=...)",
+    print(f"  token: {settings.user_token}  (uploads and jobs; export NWBSCOPE_TOKEN=...)")
+    print(f"  more workers: nwbscope worker --broker {base} --token {settings.worker_token}",
           flush=True)
     runtime = write_runtime(settings)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous handler:

@@ -55,6 +55,8 @@ def test_serve_prints_url_and_token(server: NwbscopeServer) -> None:
     expected = f"open:  {server.url}/?url={server.url}/files/demo.nwb"
     assert expected in out
     assert "token: cli-token" in out
+    worker_token = json.loads((server.data_dir / "tokens.json").read_text())["worker_token"]
+    assert f"nwbscope worker --broker {server.url} --token {worker_token}" in out
 
 
 def test_serve_serves_the_site(server: NwbscopeServer) -> None:
