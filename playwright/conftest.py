@@ -6,7 +6,9 @@
 - ``helper``: a small threaded server on another port for what the real one does right and a
   bad server does not: it ignores ``Range`` (``/norange/<name>``, with CORS), sends no CORS
   headers at all (``/nocors/<name>``), and redirects (``/redirect/<name>`` to the real server).
-  It records every request so tests can check what the browser asked for.
+  ``/range/<name>`` serves ranges with CORS and an ``ETag`` (mtime and size), never a 304, so
+  every request the browser makes reaches it. It records every request so tests can check
+  what the browser asked for.
 - ``browser``/``context``: Debian Chromium (never a downloaded one), one context for the session
   so Pyodide's files come from the HTTP cache after the first page.
 """
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import socket
 import subprocess
 import sys
@@ -167,12 +170,40 @@ class HelperHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Access-Control-Allow-Origin", "*")
             self.end_headers()
             return
+        if mode == "range":
+            self.send_range(Path(self.directory) / name)
+            return
         self.cors = mode == "norange"
         self.path = "/" + name
         try:
             super().do_GET()  # ignores Range: always 200 with the whole file
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser aborted a body it did not want
+
+    def send_range(self, path: Path) -> None:
+        """One ``bytes=a-b`` range (206) or the whole file (200), with CORS and an ETag."""
+        if not path.is_file():
+            self.send_error(404)
+            return
+        stat = path.stat()
+        size = stat.st_size
+        wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+        start, stop = 0, size
+        if wanted:
+            start = min(int(wanted[1]), size)
+            stop = min(int(wanted[2]) + 1, size) if wanted[2] else size
+        self.send_response(206 if wanted else 200)
+        if wanted:
+            self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{size}")
+        self.send_header("Content-Length", str(stop - start))
+        self.send_header("ETag", f'"{stat.st_mtime_ns:x}-{size:x}"')
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Expose-Headers", "Content-Range, Content-Length, ETag")
+        self.end_headers()
+        with path.open("rb") as fh:
+            fh.seek(start)
+            self.wfile.write(fh.read(stop - start))
 
     def end_headers(self):
         if getattr(self, "cors", False):

@@ -19,6 +19,7 @@ starting | loading | ready | error.
 import asyncio
 import json
 
+import kept
 import render
 from pyscript import PyWorker, document, window
 
@@ -68,6 +69,14 @@ def show_stats(stats):
     box.textContent = render.stats_text(stats)
 
 
+def absolute_url(url):
+    """Relative URLs (/files/demo.nwb) are relative to the page, not to the worker."""
+    try:
+        return str(window.URL.new(url, window.location.href).href)
+    except Exception:  # noqa: BLE001 - the URL constructor's TypeError
+        return url
+
+
 def url_params():
     return window.URL.new(window.location.href).searchParams
 
@@ -96,6 +105,8 @@ class Viewer:
         self.selected = None
         self.generation = 0  # bumps on every open; answers for older opens are dropped
         self.pending = None  # a URL or File given before Python was ready
+        self.handover = None  # (URL, probe JSON, probe body): the page probed it (warm start)
+        self.kept_shown = False  # the tree kept from the last visit is on screen
 
     async def call(self, name, *args):
         """One worker call: JSON in, JSON out; counters refreshed from every answer."""
@@ -112,10 +123,19 @@ class Viewer:
         self.worker = PyWorker("./workers/viewer_worker.py", type="pyodide",
                                version=SITE + "pyodide/pyodide.mjs")
         self.worker.addEventListener("message", self.on_worker_message)
+        first_url = url_params().get("url")
+        if first_url:  # while Pyodide boots in its worker
+            try:
+                await self.show_kept(first_url)
+            except Exception as exc:  # noqa: BLE001 - the normal open follows anyway
+                print("kept tree not shown:", exc)
         await self.worker.ready
         mark("python-ready")
         set_status("loading numpy")
-        reply = await self.call("init", json.dumps({"site": SITE}))
+        config = {"site": SITE}
+        if first_url and self.pending is None and self.handover is None:
+            config["url"] = absolute_url(first_url)  # probed by the worker while numpy loads
+        reply = await self.call("init", json.dumps(config))
         if not reply.get("ok"):
             set_state("error")
             set_status("Python could not start")
@@ -130,6 +150,17 @@ class Viewer:
             await (self.open_url(what) if kind == "url" else self.open_file(what))
             return
         await self.apply_location()
+
+    async def show_kept(self, url):
+        """Warm start: draw the tree kept from the last visit before Python is up, if the
+        file's probe (made here, handed to the worker later) shows it unchanged."""
+        self.handover, reply = await kept.probe(absolute_url(url))
+        if reply is None:
+            return
+        self.draw_file(reply, url)
+        self.kept_shown = True
+        mark("kept-tree-shown")  # not in the contract: tree-shown comes after the worker's open
+        set_status("Shown as on your last visit (the file is unchanged); starting Python")
 
     def on_worker_message(self, event):
         data = event.data
@@ -169,13 +200,16 @@ class Viewer:
 
     # -- opening --------------------------------------------------------------------------
     async def open_url(self, url, push=True):
-        self.begin_open()
+        absolute = absolute_url(url)
+        handover, self.handover = self.handover, None
+        if handover is not None and handover[0] != absolute:
+            handover = None
+        self.begin_open(keep_shown=handover is not None and self.kept_shown)
         generation = self.generation
-        try:  # relative URLs (/files/demo.nwb) are relative to the page, not to the worker
-            absolute = str(window.URL.new(url, window.location.href).href)
-        except Exception:  # noqa: BLE001 - the URL constructor's TypeError
-            absolute = url
-        reply = await self.call("open_url", absolute)
+        if handover is not None:  # the page's probe stands: no second one
+            reply = await self.call("open_probed", absolute, handover[1], handover[2])
+        else:
+            reply = await self.call("open_url", absolute)
         if generation != self.generation:
             return False
         self.file_url, self.file_name = url, None
@@ -193,14 +227,17 @@ class Viewer:
         window.history.pushState(None, "", page_url(None, self.file_name, None))
         return self.finish_open(reply, self.file_name)
 
-    def begin_open(self):
+    def begin_open(self, keep_shown=False):
+        """A new open: older answers are dropped; the screen is cleared unless it shows the
+        kept tree of this very file (a warm start), which the worker's answer redraws."""
         self.generation += 1
         self.selected = None
+        self.kept_shown = False
         set_state("loading")
         set_status("reading file")
         clear_error()
         show_notes([])
-        for name in ("header", "tree", "details"):
+        for name in ("details",) if keep_shown else ("header", "tree", "details"):
             el(name).innerHTML = ""
 
     def finish_open(self, reply, label):
@@ -212,11 +249,7 @@ class Viewer:
             show_error(reply["error"]["message"])
             return False
         mark("file-open")
-        summary = reply.get("summary") or {}
-        header = dict(summary.get("metadata") or {})
-        header["file_name"] = summary.get("name") or reply.get("name") or label
-        el("header").innerHTML = render.header_html(header)
-        el("tree").innerHTML = "<ul>" + render.tree_items_html(reply.get("tree") or []) + "</ul>"
+        self.draw_file(reply, label)
         mark("tree-shown")
         show_notes(reply.get("notes") or [])
         set_state("ready")
@@ -224,6 +257,14 @@ class Viewer:
         set_status("Opened " + str(reply.get("name") or label) + " (" + f"{size / 1e6:.1f}"
                    + " MB). Click an object to see its details.")
         return True
+
+    def draw_file(self, reply, label):
+        """Header and top-level tree from an open's answer (the worker's, or the kept one)."""
+        summary = reply.get("summary") or {}
+        header = dict(summary.get("metadata") or {})
+        header["file_name"] = summary.get("name") or reply.get("name") or label
+        el("header").innerHTML = render.header_html(header)
+        el("tree").innerHTML = "<ul>" + render.tree_items_html(reply.get("tree") or []) + "</ul>"
 
     # -- tree and details -----------------------------------------------------------------
     def row_item(self, path):
@@ -284,6 +325,12 @@ class Viewer:
     # -- events ---------------------------------------------------------------------------
     def on_tree_click(self, event):
         row = event.target.closest(".row")
+        if row is not None and not self.ready and self.kept_shown:
+            # the kept tree, before Python is up: the address bar remembers the choice and
+            # apply_location selects it once the file is open
+            path = str(row.dataset.path)
+            window.history.replaceState(None, "", page_url(url_params().get("url"), None, path))
+            set_status("starting Python (" + path + " opens as soon as it is ready)")
         if row is None or not self.ready:
             return
         item = row.parentElement

@@ -7,11 +7,20 @@ and no proxy outlives a call. Progress lines and live I/O counters go the other 
 ``postMessage`` events (the page listens for them), because without cross-origin isolation a
 worker cannot call into the page synchronously.
 
+Start-up overlaps what it can: when the page already knows the file's URL (``?url=``), ``init``
+issues the file's ranged probe before loading numpy, so the probe's round trip is hidden behind
+package loading, and ``open_url`` picks its answer up. After the tree is shown, the metadata
+blocks the open read and the tree answered are kept in the Cache API
+(``nwbscope.sources.browser.save_metadata``/``save_tree``); on the next visit the page draws
+the kept tree after its own probe and hands that probe over (``open_probed``), and the block
+cache is filled from the kept blocks, so an unchanged file needs no other request.
+
 Every answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": {"type", "message"}}``; an
 ``NwbscopeError`` message is shown as it is, anything else is wrapped in a sentence that says
 what was being done.
 """
 
+import asyncio
 import json
 import sys
 import time
@@ -19,8 +28,10 @@ import time
 from polyscript import xworker
 from pyscript import sync
 
-STATE = {"site": "", "session": None, "counter": None, "last_post": 0.0, "generation": 0}
+STATE = {"site": "", "session": None, "counter": None, "last_post": 0.0, "generation": 0,
+         "early": None, "saving": None}
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024
+PROBE_BYTES = 64 * 1024  # nwbscope.sources.browser.DEFAULT_PROBE_BYTES (not importable yet)
 
 
 def post(kind, **fields):
@@ -69,6 +80,8 @@ async def init(config_json):
         site = config["site"].rstrip("/") + "/"
         STATE["site"] = site
         t0 = time.time()
+        if config.get("url"):  # the file is known already: probe it while numpy loads
+            STATE["early"] = (config["url"], _start_probe(config["url"]))
         from pyodide.http import pyfetch
 
         manifest = await (await pyfetch(site + "manifest.json")).json()
@@ -89,6 +102,31 @@ async def init(config_json):
                       wheels=wheels)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "load the Python packages")
+
+
+def _start_probe(url):
+    """``(fetch promise, AbortController)`` of the opening probe, issued now and read later
+    by ``nwbscope.sources.browser.open_url`` (same request as it would make itself)."""
+    from js import AbortController, Object, fetch
+    from pyodide.ffi import create_once_callable, to_js
+
+    controller = AbortController.new()
+    init = to_js({"headers": {"Range": f"bytes=0-{PROBE_BYTES - 1}"},
+                  "signal": controller.signal}, dict_converter=Object.fromEntries)
+    promise = fetch(url, init)
+    promise.catch(create_once_callable(lambda _error: None))  # an unused probe is aborted
+    return promise, controller
+
+
+def _take_probe(url):
+    """The early probe if it was for ``url``; any other early probe is aborted."""
+    early, STATE["early"] = STATE["early"], None
+    if early is None:
+        return None
+    if early[0] == url:
+        return early[1]
+    early[1][1].abort()
+    return None
 
 
 # Only for micropip installs; wheels here go straight to loadPackage, which needs neither.
@@ -126,14 +164,88 @@ async def open_url(url):
         counter = _counter()
         STATE["counter"] = counter
         post("progress", text="reading file")
-        opened = await open_remote(url, whole_file_limit=WHOLE_FILE_LIMIT, counter=counter)
-        if generation != STATE["generation"]:  # another file was opened while we waited
-            opened.source.close()
-            return json.dumps({"ok": False, "superseded": True, "error": {
-                "type": "Superseded", "message": "Another file was opened meanwhile."}})
-        return _open_source(opened.source, opened.notes, url)  # snippets: the stable URL
+        opened = await open_remote(url, whole_file_limit=WHOLE_FILE_LIMIT, counter=counter,
+                                   pending=_take_probe(url))
+        return await _open_remote_source(opened, url, generation)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "open " + url)
+
+
+async def open_probed(url, probe_json, head):
+    """Open a remote file the page has probed already (a warm start: it drew the kept tree
+    after that probe); ``head`` is the probe's body (an ArrayBuffer), counted here."""
+    generation = _close()
+    try:
+        from nwbscope.sources.browser import OpenedSource, XhrRangeSource
+
+        _take_probe(None)
+        probe = json.loads(probe_json)
+        counter = _counter()
+        STATE["counter"] = counter
+        post("progress", text="reading file")
+        data = head.to_bytes()
+        counter.add(len(data))
+        stamp = {key: probe.get(key) for key in ("size", "etag", "last_modified")}
+        source = XhrRangeSource(probe["final_url"], int(probe["size"]), data, counter=counter)
+        opened = OpenedSource(source, probe["final_url"], stamp=stamp)
+        return await _open_remote_source(opened, url, generation)
+    except Exception as exc:  # noqa: BLE001 - shown on the page
+        return failure(exc, "open " + url)
+
+
+async def _open_remote_source(opened, url, generation):
+    """The session over an opened remote file, with the metadata kept from a previous visit."""
+    source, kept = await _with_kept_metadata(opened)
+    if generation != STATE["generation"]:  # another file was opened while we waited
+        source.close()
+        return json.dumps({"ok": False, "superseded": True, "error": {
+            "type": "Superseded", "message": "Another file was opened meanwhile."}})
+    reply = _open_source(source, opened.notes, url)  # snippets: the stable URL
+    if opened.stamp:
+        _keep_metadata(url, opened, source if not kept or source.stats.requests else None, reply)
+    return reply
+
+
+async def _with_kept_metadata(opened):
+    """``(CachedSource, blocks were preloaded)``: the block cache over the opened source,
+    filled from the Cache API when the probe says the file is the one kept."""
+    from nwbscope.sources.browser import load_metadata
+    from nwbscope.sources.cache import CachedSource
+
+    source = CachedSource(opened.source)
+    if not opened.stamp:
+        return source, False
+    try:
+        kept = await load_metadata(opened.url, opened.stamp)
+        if kept is not None:
+            source.preload(*kept)
+            return source, True
+    except Exception:  # noqa: BLE001 - a broken store must never stop a file from opening
+        import traceback
+
+        traceback.print_exc()
+    return source, False
+
+
+def _keep_metadata(url, opened, source, reply):
+    """Store the tree drawn (by the URL the page was given) and, when ``source`` is given,
+    the blocks read so far (by the final URL), after the answer has gone: nothing waits."""
+    from nwbscope.sources.browser import save_metadata, save_tree
+
+    shown = {key: value for key, value in json.loads(reply).items() if key != "stats"}
+    saves = [save_tree(url, {"stamp": opened.stamp, "final_url": opened.url, "reply": shown})]
+    if source is not None:
+        saves.append(save_metadata(opened.url, opened.stamp, *source.export_blocks()))
+
+    async def save():
+        try:  # both at once: a reload right after the tree shows may cut the saving short
+            await asyncio.gather(*saves)
+        except Exception:  # noqa: BLE001 - quota, private mode: the next open reads again
+            import traceback
+
+            traceback.print_exc()
+
+    STATE["saving"] = asyncio.ensure_future(save())
 
 
 def open_file(file):
@@ -217,6 +329,7 @@ def stats():
 
 sync.init = init
 sync.open_url = open_url
+sync.open_probed = open_probed
 sync.open_file = open_file
 sync.children = children
 sync.details = details

@@ -17,11 +17,20 @@ Why it is shaped this way:
 - The browser hides why a cross-origin response was refused: ``fetch`` rejects and a
   synchronous XHR has status 0. Both become ``CorsError``, whose message says what the server
   must allow.
+- The probe may be started before this module can even be imported (the worker issues it while
+  numpy loads) and handed over as ``pending``; its answer is read exactly as if issued here.
+- The metadata blocks a first open read are kept in the Cache API (``save_metadata``), keyed by
+  the final URL and stamped with the probe's size, ``ETag`` and ``Last-Modified``. The next
+  open of that URL makes its probe anyway; if the stamps match (``same_file``) the blocks fill
+  the block cache (``load_metadata``) and the tree needs no further request. Without an
+  ``ETag`` or ``Last-Modified`` nothing is kept: size alone cannot tell a changed file.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +41,9 @@ from .memory import MemorySource
 
 DEFAULT_PROBE_BYTES = 64 * 1024
 DEFAULT_WHOLE_FILE_LIMIT = 64 * 1024 * 1024
+METADATA_CACHE = "nwbscope-metadata-v1"  # the Cache API store; bump when the format changes
+TREE_CACHE = "nwbscope-tree-v1"  # the page reads it too (web/kept.py), by the URL it was given
+METADATA_MAX_BYTES = 8 * 1024 * 1024  # per file: the tree of a 321 MB file reads about 6 MB
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
 
 
@@ -50,6 +62,7 @@ class OpenedSource:
     source: BaseSource
     url: str
     notes: list[str] = field(default_factory=list)
+    stamp: dict[str, Any] = field(default_factory=dict)  # size, etag, last_modified (probe)
 
 
 class RequestCounter:
@@ -162,19 +175,28 @@ async def open_url(
     probe_bytes: int = DEFAULT_PROBE_BYTES,
     whole_file_limit: int = DEFAULT_WHOLE_FILE_LIMIT,
     counter: RequestCounter | None = None,
+    pending: tuple[Any, Any] | None = None,
 ) -> OpenedSource:
-    """Open a remote file with one ranged ``fetch``; decide how to read it from the answer."""
+    """Open a remote file with one ranged ``fetch``; decide how to read it from the answer.
+
+    ``pending`` is ``(fetch promise, AbortController)`` of that probe when it was started
+    earlier (by the worker, while packages loaded); otherwise it is started here.
+    """
     from js import AbortController, Object, fetch
     from pyodide.ffi import JsException, to_js
 
     counter = counter or RequestCounter()
-    controller = AbortController.new()
-    init = to_js(
-        {"headers": {"Range": f"bytes=0-{probe_bytes - 1}"}, "signal": controller.signal},
-        dict_converter=Object.fromEntries,
-    )
+    if pending is None:
+        controller = AbortController.new()
+        init = to_js(
+            {"headers": {"Range": f"bytes=0-{probe_bytes - 1}"}, "signal": controller.signal},
+            dict_converter=Object.fromEntries,
+        )
+        promise = fetch(url, init)
+    else:
+        promise, controller = pending
     try:
-        response = await fetch(url, init)
+        response = await promise
     except JsException:
         raise CorsError(url) from None
     final_url = str(response.url or url)
@@ -190,7 +212,8 @@ async def open_url(
             )
         head = await _body(response, controller)
         counter.add(len(head))
-        return OpenedSource(XhrRangeSource(final_url, total, head, counter=counter), final_url)
+        source = XhrRangeSource(final_url, total, head, counter=counter)
+        return OpenedSource(source, final_url, stamp=_stamp(response, total))
     if status == 416:  # an empty file: no byte 0 to send
         counter.add(0)
         total = total_from_content_range(response.headers.get("Content-Range")) or 0
@@ -240,6 +263,117 @@ async def _body(response: Any, controller: Any, limit: int | None = None) -> byt
             return None
         parts.append(data)
     return b"".join(parts)
+
+
+def _stamp(response: Any, size: int) -> dict[str, Any]:
+    """What identifies this version of the file: its size and validators from the probe."""
+    headers = response.headers
+    etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+    return {"size": size, "etag": str(etag) if etag else None,
+            "last_modified": str(modified) if modified else None}
+
+
+def same_file(stored: dict[str, Any], now: dict[str, Any]) -> bool:
+    """True when ``stored`` and ``now`` stamp one version of a file: same size, and the same
+    ETag (when either has one) or else the same Last-Modified. Without both, never."""
+    if not now or stored.get("size") != now.get("size"):
+        return False
+    if stored.get("etag") or now.get("etag"):
+        return stored.get("etag") == now.get("etag")
+    return bool(now.get("last_modified")) and stored.get("last_modified") == now.get(
+        "last_modified")
+
+
+def pack_metadata(stamp: dict[str, Any], block_size: int, blocks: dict[int, bytes],
+                  limit: int = METADATA_MAX_BYTES) -> bytes | None:
+    """One blob: a length-prefixed JSON index, then the blocks. ``blocks`` in LRU order (the
+    last used last); past ``limit`` the least recently used are left out. None when the
+    stamp cannot validate a later open."""
+    if not (stamp.get("etag") or stamp.get("last_modified")):
+        return None
+    kept: list[tuple[int, bytes]] = []
+    total = 0
+    for number, data in reversed(list(blocks.items())):
+        if total + len(data) > limit:
+            continue
+        kept.append((number, data))
+        total += len(data)
+    kept.sort()
+    index = {"stamp": stamp, "block_size": block_size,
+             "blocks": [[number, len(data)] for number, data in kept]}
+    head = json.dumps(index).encode()
+    return struct.pack("<I", len(head)) + head + b"".join(data for _, data in kept)
+
+
+def unpack_metadata(blob: bytes) -> tuple[dict[str, Any], int, dict[int, bytes]]:
+    """``(stamp, block_size, blocks)`` from ``pack_metadata``'s blob; ValueError if damaged."""
+    if len(blob) < 4:
+        raise ValueError("metadata blob too short")
+    (length,) = struct.unpack_from("<I", blob)
+    index = json.loads(blob[4 : 4 + length])
+    blocks: dict[int, bytes] = {}
+    offset = 4 + length
+    for number, size in index["blocks"]:
+        blocks[int(number)] = blob[offset : offset + size]
+        offset += size
+    if offset != len(blob):
+        raise ValueError("metadata blob has the wrong length")
+    return index["stamp"], int(index["block_size"]), blocks
+
+
+async def _metadata_cache() -> Any:
+    """The Cache API store, or None where there is none (plain-http origins lack it)."""
+    import js
+
+    caches = getattr(js, "caches", None)
+    return None if caches is None else await caches.open(METADATA_CACHE)
+
+
+async def save_metadata(url: str, stamp: dict[str, Any], block_size: int,
+                        blocks: dict[int, bytes]) -> int:
+    """Keep the blocks an open read, for the next open of ``url``; returns bytes kept."""
+    from js import Response, Uint8Array
+
+    blob = pack_metadata(stamp, block_size, blocks)
+    store = await _metadata_cache()
+    if blob is None or store is None:
+        return 0
+    array = Uint8Array.new(len(blob))
+    array.assign(blob)
+    await store.put(url, Response.new(array))
+    return len(blob)
+
+
+async def save_tree(url: str, entry: dict[str, Any]) -> None:
+    """Keep what the page drew for ``url`` (``{"stamp", "final_url", "reply"}``), so the next
+    visit can draw it before Python is up, once its own probe shows the same stamp."""
+    import js
+    from js import Response
+
+    caches = getattr(js, "caches", None)
+    if caches is None or not (entry["stamp"].get("etag") or entry["stamp"].get("last_modified")):
+        return
+    store = await caches.open(TREE_CACHE)
+    await store.put(url, Response.new(json.dumps(entry)))
+
+
+async def load_metadata(url: str, stamp: dict[str, Any]) -> tuple[int, dict[int, bytes]] | None:
+    """``(block_size, blocks)`` kept for ``url`` if they stamp the same file as ``stamp``;
+    a stale or damaged entry is deleted."""
+    store = await _metadata_cache()
+    if store is None:
+        return None
+    response = await store.match(url)
+    if not response:
+        return None
+    try:
+        stored, block_size, blocks = unpack_metadata((await response.arrayBuffer()).to_bytes())
+    except (ValueError, KeyError, TypeError):
+        stored, block_size, blocks = {}, 0, {}
+    if not same_file(stored, stamp):
+        await store.delete(url)
+        return None
+    return block_size, blocks
 
 
 def _name_from_url(url: str) -> str:
