@@ -4,7 +4,9 @@ The site is the folder ``nwbscope build`` writes; it must also work from any sta
 nothing here is needed by the page, only done right: ``.wasm`` as ``application/wasm`` (so
 browsers compile it while streaming), ``.mjs`` as JavaScript (module workers refuse other
 types), wheels and zips as binary, Range for big files, and ``Cache-Control: no-cache`` so a
-rebuilt site is picked up at once (ETags make the revalidation cheap).
+rebuilt site is picked up at once (ETags make the revalidation cheap). Files in a folder named
+by their content hash (``wheels/<sha256 prefix>/``, as the build writes our own wheel) never
+change, so they are cached for good.
 
 Cross-origin isolation (``Settings.isolation``) is off by default: with it, PyScript workers
 may touch the DOM synchronously, but every cross-origin resource the page reads (remote NWB
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
@@ -39,6 +43,10 @@ MIME_TYPES = {
     ".py": "text/x-python",
     ".tar": "application/x-tar",
 }
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+HASHED_FOLDER = re.compile(r"^[0-9a-f]{12,64}$")
 
 
 def register_mime_types() -> None:
@@ -70,8 +78,11 @@ class SiteFiles(StaticFiles):
         scope: Scope,
         status_code: int = 200,
     ) -> Response:
+        headers = self.extra_headers
+        if HASHED_FOLDER.match(Path(full_path).parent.name):
+            headers = {**headers, "Cache-Control": IMMUTABLE}
         response = RangeFileResponse(
-            full_path, status_code=status_code, stat_result=stat_result, headers=self.extra_headers
+            full_path, status_code=status_code, stat_result=stat_result, headers=headers
         )
         if self.is_not_modified(response.headers, Headers(scope=scope)):
             return NotModifiedResponse(response.headers)

@@ -29,6 +29,8 @@ def site(tmp_path: Path) -> Path:
     (root / "pyodide" / "pyodide.asm.wasm").write_bytes(WASM)
     (root / "wheels" / "nwbscope-0.1.0-py3-none-any.whl").write_bytes(b"PK\x03\x04wheel")
     (root / "python_stdlib.zip").write_bytes(b"PK\x03\x04zip")
+    (root / "wheels" / "0123456789ab").mkdir()
+    (root / "wheels" / "0123456789ab" / "nwbscope-0.1.0-py3-none-any.whl").write_bytes(b"PK")
     return root
 
 
@@ -53,6 +55,14 @@ def test_index_with_viewer_query(client: TestClient) -> None:
     assert answer.headers["content-type"] == "text/html; charset=utf-8"
     assert answer.headers["cache-control"] == "no-cache"
     assert "cross-origin-opener-policy" not in answer.headers  # isolation is off by default
+
+
+def test_hashed_folders_are_cached_for_good(client: TestClient) -> None:
+    """A wheel in a folder named by its hash never changes; everything else revalidates."""
+    hashed = client.get("/wheels/0123456789ab/nwbscope-0.1.0-py3-none-any.whl")
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+    plain = client.get("/wheels/nwbscope-0.1.0-py3-none-any.whl")
+    assert plain.headers["cache-control"] == "no-cache"
 
 
 @pytest.mark.parametrize(
