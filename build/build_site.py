@@ -50,7 +50,9 @@ PYODIDE_CORE = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm
                 "python_stdlib.zip", "pyodide-lock.json")
 MICROPYTHON = ("micropython.mjs", "micropython.wasm")
 MICROPYTHON_NPM = "@micropython/micropython-webassembly-pyscript"
-RESERVED = {"pyodide", "pyscript", "micropython", "wheels", "bokeh", "manifest.json"}
+RESERVED = {"pyodide", "pyscript", "micropython", "wheels", "bokeh", "manifest.json", "stamp.py"}
+# Modules of web/py that the page's MicroPython loads too: dependency-free by design.
+PAGE_SHARED = {"stamp.py": "nwbscope/sources/stamp.py"}
 # What the browser needs of our package (the rest of pyproject.toml is for CPython).
 NWBSCOPE_REQUIRES = ("numpy>=1.26", "pyfive==1.2.1")
 
@@ -176,6 +178,9 @@ def _place_page(site: SiteWriter) -> list[str]:
         elif child.is_file():
             site.put_file(child, child.name)
             placed.append(child.name)
+    for rel, source in PAGE_SHARED.items():
+        site.put_file(WEB_DIR / "py" / source, rel)
+        placed.append(rel)
     return placed
 
 

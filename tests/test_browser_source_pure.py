@@ -8,10 +8,10 @@ import pytest
 
 from nwbscope.sources.browser import (
     pack_metadata,
-    same_file,
     total_from_content_range,
     unpack_metadata,
 )
+from nwbscope.sources.stamp import same_file
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ they match, and hands its probe to the worker so that no second one is made.
 import json
 
 from pyscript import window
+from stamp import same_file
 
 TREE_CACHE = "nwbscope-tree-v1"
 PROBE_INIT = '{"headers": {"Range": "bytes=0-65535"}}'  # as the worker's opening probe
@@ -19,17 +20,6 @@ def content_range_total(value):
     """The total in ``bytes 0-99/1000``; None when absent or ``*``."""
     total = str(value or "").rsplit("/", 1)[-1]
     return int(total) if total.isdigit() else None
-
-
-def same_stamp(stored, now):
-    """One version of a file: same size, and same ETag (if either has one) or else the same
-    Last-Modified (nwbscope.sources.browser.same_file, which MicroPython cannot import)."""
-    if not stored or stored.get("size") != now.get("size"):
-        return False
-    if stored.get("etag") or now.get("etag"):
-        return stored.get("etag") == now.get("etag")
-    return bool(now.get("last_modified")) and stored.get("last_modified") == now.get(
-        "last_modified")
 
 
 async def probe(url):
@@ -51,6 +41,6 @@ async def probe(url):
              "last_modified": response.headers.get("Last-Modified") or None}
     final_url = str(response.url or url)
     handover = (url, json.dumps(dict(stamp, final_url=final_url)), await response.arrayBuffer())
-    if entry.get("final_url") != final_url or not same_stamp(entry.get("stamp"), stamp):
+    if entry.get("final_url") != final_url or not same_file(entry.get("stamp"), stamp):
         return handover, None
     return handover, entry["reply"]

@@ -38,6 +38,7 @@ from typing import Any
 from ..errors import CorsError, FetchError, NoRangeSupportError, SourceError
 from .base import BaseSource
 from .memory import MemorySource
+from .stamp import same_file
 
 DEFAULT_PROBE_BYTES = 64 * 1024
 DEFAULT_WHOLE_FILE_LIMIT = 64 * 1024 * 1024
@@ -271,17 +272,6 @@ def _stamp(response: Any, size: int) -> dict[str, Any]:
     etag, modified = headers.get("ETag"), headers.get("Last-Modified")
     return {"size": size, "etag": str(etag) if etag else None,
             "last_modified": str(modified) if modified else None}
-
-
-def same_file(stored: dict[str, Any], now: dict[str, Any]) -> bool:
-    """True when ``stored`` and ``now`` stamp one version of a file: same size, and the same
-    ETag (when either has one) or else the same Last-Modified. Without both, never."""
-    if not now or stored.get("size") != now.get("size"):
-        return False
-    if stored.get("etag") or now.get("etag"):
-        return stored.get("etag") == now.get("etag")
-    return bool(now.get("last_modified")) and stored.get("last_modified") == now.get(
-        "last_modified")
 
 
 def pack_metadata(stamp: dict[str, Any], block_size: int, blocks: dict[int, bytes],
