@@ -1,0 +1,170 @@
+"""Run every benchmark in one go and rewrite docs/performance.md with the figures.
+
+    python3 bench/run_all.py            # medians of 3 runs, 1 GiB store file (~10 min)
+    python3 bench/run_all.py --quick    # 1 run each, 128 MiB store file (~3 min)
+    python3 bench/run_all.py --parts walk store   # some parts only (the doc shows the rest
+                                                   # as not run)
+    python3 bench/run_all.py --report-only        # rewrite the doc from bench/results/
+
+Each part runs in its own process with a time limit, so one that fails or hangs is reported
+in the doc as such and the others still run. Old figures are removed first: the doc only ever
+shows one run's numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import analysis, common, report  # noqa: E402
+from bench.make_big_nwb import RECIPES, make, path_of  # noqa: E402
+
+PARTS = ["walk", "browser", "store", "jobs"]
+
+
+def build_site() -> dict:
+    """A fresh site from the current sources into bench/data/site (dist/site is left to its
+    owners), so the browser figures are for the code as it is now; dist/site if that fails."""
+    out = common.DATA / "site"
+    t0 = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, str(common.ROOT / "build" / "build_site.py"),
+                               "--out", str(out), "--quiet"], cwd=common.ROOT,
+                              capture_output=True, text=True, timeout=900)
+        ok = done.returncode == 0 and (out / "index.html").is_file()
+        why = (done.stdout + done.stderr).strip()[-400:]
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        ok, why = False, str(exc)
+    site = out if ok else common.ROOT / "dist" / "site"
+    info = {"path": str(site.relative_to(common.ROOT)), "built_here": ok,
+            "build_s": time.perf_counter() - t0, **common.site_info(site)}
+    if not ok:
+        info["build_error"] = why
+    print(f"site for the browser: {info['path']} (built now: {ok})", flush=True)
+    return info
+
+
+def commands(quick: bool, site: str) -> dict[str, tuple[list[str], int]]:
+    """Each part's command line and time limit in seconds."""
+    runs = "1" if quick else "3"
+    py = sys.executable
+    bench = common.BENCH
+    cmds = {
+        "walk": ([py, str(bench / "walk_cpython.py"), "--runs", runs], 1200),
+        "browser": ([py, str(bench / "browser_cold_start.py"), "--runs", runs,
+                     "--site", site], 1800),
+        "store": ([py, str(bench / "bench_store.py"), "--runs", runs,
+                   "--size-mb", "128" if quick else "1024"], 1200),
+    }
+    jobs = bench / "bench_job_overhead.py"
+    if jobs.exists():
+        cmd = [py, str(jobs)]
+        text = jobs.read_text()
+        if quick and "--quick" in text:
+            cmd.append("--quick")
+        elif quick and "--duration" in text:
+            cmd += ["--duration", "30"]
+        cmds["jobs"] = (cmd, 1800)
+    return cmds
+
+
+def run_part(name: str, cmd: list[str], limit: int) -> dict:
+    """Run one part, echoing its output; return how it ended."""
+    print(f"\n== {name}: {' '.join(Path(c).name if '/' in c else c for c in cmd)}", flush=True)
+    t0 = time.perf_counter()
+    load = os.getloadavg()[0]
+    try:
+        proc = subprocess.run(cmd, cwd=common.ROOT, capture_output=True, text=True,
+                              timeout=limit)
+        out, err, code = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        out, err = _text(exc.stdout), _text(exc.stderr)
+        code = "timeout"
+    print(out.rstrip()[-4000:], flush=True)
+    if code != 0:
+        print(err.rstrip()[-2000:], flush=True)
+    return {"returncode": code, "seconds": time.perf_counter() - t0, "load_before": load,
+            "load_after": os.getloadavg()[0],
+            "stdout_tail": out[-3000:], "output_tail": (out + err)[-3000:]}
+
+
+def _text(data: bytes | str | None) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 run each, smaller store file")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=PARTS)
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the doc from the figures already in bench/results/")
+    args = parser.parse_args(argv)
+    if not args.report_only:
+        measure(args.parts, args.quick)
+    path = report.write(*assemble())
+    print(f"\nwrote {path.relative_to(common.ROOT)}")
+    return 0
+
+
+def measure(parts: list[str], quick: bool) -> None:
+    """Run the parts; every figure, failure and the run's context lands in bench/results/."""
+    common.RESULTS.mkdir(parents=True, exist_ok=True)
+    for old in common.RESULTS.glob("*.json"):
+        old.unlink()
+    context: dict = {"machine": common.machine(), "quick": quick}
+    for name in RECIPES:
+        info = context[f"file_{name}"] = make(RECIPES[name])
+        print(f"{name}: {info['bytes'] / 1e6:.1f} MB, {info['objects']} objects", flush=True)
+    context["layout"] = analysis.layout(path_of("big"))
+    site = build_site() if "browser" in parts else {"path": "dist/site"}
+    context["machine"]["site"] = site
+    cmds = commands(quick, str(common.ROOT / site["path"]))
+    runs = {name: run_part(name, *cmds[name]) for name in parts if name in cmds}
+    context["parts"] = {name: {k: v for k, v in run.items() if not k.endswith("_tail")}
+                        for name, run in runs.items()}
+    common.write_result("run_all", context)
+    for name, key, what in (("walk", "walk_cpython_big", "walk_cpython.py"),
+                            ("browser", "browser", "browser_cold_start.py"),
+                            ("store", "store", "bench_store.py")):
+        if name in runs and common.read_result(key) is None:
+            tail = runs[name]["output_tail"].strip().splitlines()[-3:]
+            common.write_result(key, _failed(name, what, runs[name]["returncode"], tail))
+    if "jobs" in runs and common.read_result("job_overhead") is None:
+        jobs = runs["jobs"]
+        shown = jobs["stdout_tail"] if jobs["returncode"] == 0 else jobs["output_tail"]
+        common.write_result("job_overhead", {
+            "markdown": "`bench/bench_job_overhead.py` (run by run_all.py, exit "
+                        f"{jobs['returncode']}) printed:\n\n```\n" + shown.strip()[-1500:]
+                        + "\n```"})
+
+
+def assemble() -> tuple[dict, list[str]]:
+    """All figures of the last run, and the analysis computed from them."""
+    context = common.read_result("run_all") or {"machine": common.machine()}
+    results = {**context,
+               "walk": common.read_result("walk_cpython_big"),
+               "browser": common.read_result("browser"),
+               "store": common.read_result("store"),
+               "job_overhead": common.read_result("job_overhead")}
+    return results, analysis.analysis(results)
+
+
+def _failed(key: str, script: str, code: object, tail: list[str]) -> dict:
+    """A result that says the part failed, shaped so the report shows it as a failure."""
+    why = f"{script} ended with {code}: " + " / ".join(tail)
+    if key == "browser":
+        return {"skipped": f"failed: {why}"}
+    if key == "store":
+        return {"size_bytes": 0, "error": why}
+    return {"runs": 0, "rows": [{"reader": "all", "label": "all readers", "walk": "full",
+                                 "delay_ms": 0.0, "error": why}]}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

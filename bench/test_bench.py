@@ -1,0 +1,155 @@
+"""Tests of the benchmark machinery (not of timings: those are reported, never asserted).
+
+What must be right for the figures in docs/performance.md to mean anything: the range server
+answers ranges correctly and counts exactly what it sent, the delay is really added, the
+benchmark file has what its recipe says, the walks visit every object, the server's counts
+agree with nwbscope's own cache counters, and the report says "missed" when a goal is missed.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import h5py
+import pytest
+
+from bench import common, model_walk, report, walkers
+from bench.make_big_nwb import SMALL, count_objects, make
+from bench.range_server import ServerProcess, parse_range, start_in_thread
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("bench-data")
+    return Path(make(SMALL, folder=folder)["path"])
+
+
+@pytest.fixture()
+def server(small):
+    srv = start_in_thread(small.parent)
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _get(url: str, headers: dict | None = None, method: str = "GET"):
+    req = urllib.request.Request(url, headers=headers or {}, method=method)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status, dict(resp.headers), resp.read()
+
+
+def test_parse_range_forms():
+    assert parse_range("bytes=0-99", 1000) == (0, 100)
+    assert parse_range("bytes=990-2000", 1000) == (990, 1000)
+    assert parse_range("bytes=-10", 1000) == (990, 1000)
+    assert parse_range("bytes=500-", 1000) == (500, 1000)
+    assert parse_range("bytes=1000-", 1000) == "416"
+    assert parse_range("bytes=0-1,5-6", 1000) is None  # multi-range: whole file
+    assert parse_range(None, 1000) is None
+
+
+def test_range_server_serves_and_counts_exactly(server, small):
+    data = small.read_bytes()
+    url = server.url(small.name)
+    status, headers, body = _get(url, {"Range": "bytes=100-1123"})
+    assert status == 206 and body == data[100:1124]
+    assert headers["Content-Range"] == f"bytes 100-1123/{len(data)}"
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Range" in headers["Access-Control-Expose-Headers"]
+    status, _, body = _get(url, {"Range": "bytes=-16"})
+    assert status == 206 and body == data[-16:]
+    status, _, body = _get(url)
+    assert status == 200 and body == data
+    with pytest.raises(urllib.error.HTTPError) as info:
+        _get(url, {"Range": f"bytes={len(data)}-"})
+    info.value.close()
+    assert info.value.code == 416
+    assert info.value.headers["Content-Range"] == f"bytes */{len(data)}"
+    status, headers, _ = _get(url, method="OPTIONS")
+    assert status == 204 and "Range" in headers["Access-Control-Allow-Headers"]
+    stats = server.counters.snapshot()
+    assert stats["requests"] == 4 and stats["range_requests"] == 3
+    assert stats["full_gets"] == 1 and stats["options"] == 1
+    assert stats["bytes"] == 1024 + 16 + len(data)
+    server.counters.reset()
+    assert server.counters.snapshot()["requests"] == 0
+
+
+def test_range_server_adds_the_delay(server, small):
+    server.delay_s = 0.05
+    t0 = time.perf_counter()
+    _get(server.url(small.name), {"Range": "bytes=0-9"})
+    assert time.perf_counter() - t0 >= 0.05
+    with pytest.raises(urllib.error.HTTPError) as info:  # outside the root: refused
+        _get(server.url("../" + small.name))
+    info.value.close()
+    assert info.value.code == 404
+
+
+def test_small_file_follows_its_recipe(small):
+    with h5py.File(small, "r") as f:
+        assert f["acquisition/ElectricalSeries/data"].shape == (SMALL.samples, SMALL.channels)
+        assert f["acquisition/ElectricalSeries/data"].chunks == (SMALL.chunk_rows,
+                                                                 SMALL.channels)
+        assert len(f["units/id"]) == SMALL.units
+        assert len(f["intervals/trials/id"]) == SMALL.trials
+        assert f.attrs["nwb_version"]
+
+
+def test_walks_visit_every_object(small):
+    with h5py.File(small, "r") as f:
+        full = walkers.walk_full(f)
+        tree = walkers.walk_tree(f)
+        expected_tree = 1 + len(f) + sum(len(f[k]) for k in f if isinstance(f[k], h5py.Group))
+    assert full.errors == 0 and full.visited == count_objects(small) + 1  # + the root
+    assert tree.errors == 0 and tree.visited == expected_tree
+
+
+def test_server_counts_match_nwbscope_cache_counts(small):
+    """Two independent counters of the same walk: the range server's and nwbscope's."""
+    with ServerProcess(small.parent) as srv:
+        from bench.walk_cpython import measure
+
+        reader = model_walk.READERS[0]
+        row = measure(srv, small.name, reader, "model", runs=1)
+    assert "error" not in row, row.get("error")
+    assert row["errors"] == 0 and row["visited"] >= count_objects(small)
+    assert row["requests"] == row["cache"]["requests"]
+    assert row["bytes"] == row["cache"]["bytes"]
+    assert row["full_gets"] == 0  # never a plain GET of the file
+
+
+def _machine() -> dict:
+    return {"date_utc": "d", "nproc": 2, "cpu": "c", "mem_gib": 1, "os": "o",
+            "python": "3", "chromium": "ch", "versions": {"h5py": "x"}}
+
+
+def test_report_says_missed_and_failed(tmp_path):
+    results = {
+        "machine": _machine(),
+        "browser": {"runs": 1, "console": ["error: boom"], "cases": [
+            {"file": "big", "delay_ms": 0.0, "cold": {
+                "ok": 1, "tree_s": 4.2, "requests": 20, "bytes": 5e6, "full_gets": 0},
+             "warm": {}},
+            {"file": "big", "delay_ms": 30.0, "cold": {"ok": 0, "failure": "timeout: x"},
+             "warm": {}},
+        ]},
+        "store": {"size_bytes": 2**20, "error": "server did not start"},
+    }
+    path = report.write(results, ["- nothing"], tmp_path / "perf.md")
+    text = path.read_text()
+    assert "| 4.20 s | **missed** |" in text  # 4.2 s against the 3 s goal
+    assert "| 20 | **missed** |" in text  # 20 requests against 15
+    assert "| 5.00 MB | **met** |" in text
+    assert "**failed**: timeout: x" in text
+    assert "**Failed** (1 MiB): server did not start" in text
+    assert "error: boom" in text
+
+
+def test_machine_description_is_complete():
+    m = common.machine()
+    assert m["nproc"] >= 1 and m["mem_gib"] > 0
+    assert m["versions"]["h5py"] == h5py.__version__
