@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .folder import JobFolder
 from .numba_cache import enable
-from .runner import DIE_WITH_PARENT_ENV, run_folder, watch_parent
+from .runner import run_folder, watch_parent
 
 
 def _redirect(fd_target: int) -> tuple[int, int]:
@@ -60,8 +60,7 @@ def run_in_folder(path: Path) -> int:
 def serve(warm_dir: Path | None) -> int:
     replies = os.fdopen(os.dup(1), "w", buffering=1)  # the daemon reads answers here
     os.dup2(2, 1)  # the host's own prints go to its log (stderr), never into the answers
-    if os.environ.get(DIE_WITH_PARENT_ENV) == "1":
-        watch_parent()
+    watch_parent()
     enable()  # before the sorters import numba
     import spikeinterface.preprocessing  # noqa: F401  (the imports every job needs, once)
     import spikeinterface.sorters  # noqa: F401

@@ -92,7 +92,13 @@ def run_job(folder: JobFolder) -> dict[str, Any]:
 
 
 def watch_parent() -> None:
-    """Exit when re-parented: the daemon died, so nobody would report this run."""
+    """Exit when re-parented: the daemon died, so nobody would report this run.
+
+    Only when the executor asked for it (``DIE_WITH_PARENT_ENV``); a run started by hand
+    outlives its shell.
+    """
+    if os.environ.get(DIE_WITH_PARENT_ENV) != "1":
+        return
     parent = os.getppid()
 
     def watch() -> None:
@@ -111,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m server_worker.jobs.runner JOB_FOLDER", file=sys.stderr)
         return 2
-    if os.environ.get(DIE_WITH_PARENT_ENV) == "1":
-        watch_parent()
+    watch_parent()
     from .numba_cache import enable
 
     enable()  # before the sorters import numba's decorators

@@ -74,12 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m server_worker.jobs.warmup WORK_DIR", file=sys.stderr)
         return 2
-    import os
 
-    from .runner import DIE_WITH_PARENT_ENV, watch_parent
+    from .runner import watch_parent
 
-    if os.environ.get(DIE_WITH_PARENT_ENV) == "1":
-        watch_parent()
+    watch_parent()
     print(f"warm-up: {warm_up(Path(argv[0]))}", flush=True)
     return 0
 
