@@ -19,16 +19,19 @@ def browser_section(res: dict | None) -> list[str]:
         "page's marks: page (until the worker is created), Pyodide (until Python runs), "
         "packages (numpy, pyfive, nwbscope), file open, tree. Requests and bytes are the "
         "data server's own counts (the page's `#io-stats` in brackets); app download is what "
-        "the site server sent. Warm start: the same URL opened again in the same browser.", "",
+        "the site server sent. Warm start: the same URL opened again in the same browser; "
+        "'kept tree' is when the tree kept from the first visit is drawn (before Python is up), "
+        "'warm start' when Python has reopened the file (the `tree-shown` mark).", "",
         "| file | delay | tree shown | page | Pyodide | packages | file open | tree "
-        "| data requests | data bytes | plain GETs | app download | warm start | warm requests |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| data requests | data bytes | plain GETs | app download | warm: kept tree | warm start "
+        "| warm requests |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case in res["cases"]:
         c, w = case["cold"], case["warm"]
         label = f"| {case['file']} | {case['delay_ms']:g} ms "
         if not c.get("ok"):
-            out.append(label + f"| **failed**: {c.get('failure', '')} |" + " |" * 12)
+            out.append(label + f"| **failed**: {c.get('failure', '')} |" + " |" * 13)
             continue
         page = f" ({num(c.get('page_requests'))})" if "page_requests" in c else ""
         page_b = f" ({mb(c.get('page_bytes'))})" if "page_bytes" in c else ""
@@ -41,9 +44,10 @@ def browser_section(res: dict | None) -> list[str]:
             f"| {sec(c.get('open_s'))} | {sec(c.get('tree_step_s'))} "
             f"| {num(c.get('requests'))}{page} | {mb(c.get('bytes'))}{page_b} "
             f"| {num(c.get('full_gets'))} | {num(c.get('app_requests'))} files, "
-            f"{mb(c.get('app_bytes'))} | {sec(w.get('tree_s'))} | {num(w.get('requests'))} |")
+            f"{mb(c.get('app_bytes'))} | {sec(w.get('kept_tree_s'))} | {sec(w.get('tree_s'))} "
+            f"| {num(w.get('requests'))} |")
         if c.get("failure"):
-            out.append(f"|  | | some runs failed: {c['failure']} |" + " |" * 11)
+            out.append(f"|  | | some runs failed: {c['failure']} |" + " |" * 12)
     if any(not case["cold"].get("ok") for case in res["cases"]) and res.get("console"):
         out += ["", "Last errors in the browser console:", "", "```",
                 *(line.replace("\n", " ")[:200] for line in res["console"][-3:]), "```"]
@@ -67,8 +71,10 @@ def browser_section(res: dict | None) -> list[str]:
         f"{mb(b0.get('bytes'))} | {verdict(le(b0.get('bytes'), 11e6))} |",
         f"| no plain GET of the file | one, aborted after 4-7 MB | {num(b0.get('full_gets'))} | "
         f"{verdict(le(b0.get('full_gets'), 0))} |",
-        f"| warm start, big ≤ 1 s | 1.9-2.3 s | {sec(w0.get('tree_s'))} | "
-        f"{verdict(le(w0.get('tree_s'), 1.0))} |",
+        f"| warm start, big ≤ 1 s: tree visible (kept from the last visit) | 1.9-2.3 s | "
+        f"{sec(w0.get('kept_tree_s'))} | {verdict(le(w0.get('kept_tree_s'), 1.0))} |",
+        f"| warm start, big ≤ 1 s: Python has reopened the file (details clickable) | 1.9-2.3 s "
+        f"| {sec(w0.get('tree_s'))} | {verdict(le(w0.get('tree_s'), 1.0))} |",
         f"| warm start reopens an unchanged file with ≤ 1 request | 69 again | "
         f"{num(w0.get('requests'))} | {verdict(le(w0.get('requests'), 1))} |",
         "| first ElectricalSeries view of big ≤ 1 s, ≤ 10 MB (a later issue) | 6.1 s, 310 MB "
