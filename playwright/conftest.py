@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import h5py
 import pytest
-from viewer_helpers import HUGE_LAST, HUGE_SHAPE
+from viewer_helpers import HUGE_LAST, HUGE_SHAPE, new_watched_page
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "dist" / "site"
@@ -272,9 +272,6 @@ def site_url(server: str) -> str:
 
 @pytest.fixture
 def page(context):
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.page_errors = errors
+    pg = new_watched_page(context)
     yield pg
     pg.close()

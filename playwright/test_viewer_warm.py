@@ -18,7 +18,7 @@ import shutil
 
 import h5py
 import pytest
-from viewer_helpers import goto, io_stats, marks, tree_row, wait_details
+from viewer_helpers import goto, io_stats, marks, new_watched_page, tree_row, wait_details
 
 from tests.fixtures import nwb_files as fx
 
@@ -34,11 +34,7 @@ CONTRACT = ["nwbscope:python-ready", "nwbscope:packages-ready", "nwbscope:file-o
 def fresh_page(browser):
     """A context of its own: its caches start empty and nothing of it leaks to other tests."""
     ctx = browser.new_context()
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.page_errors = errors
-    yield page
+    yield new_watched_page(ctx)
     ctx.close()
 
 

@@ -19,6 +19,15 @@ HUGE_LAST = 7  # its only written value, the last one
 DONE = "['ready', 'error'].includes(document.body.dataset.state)"
 
 
+def new_watched_page(context):
+    """A page whose uncaught script errors collect in ``page.page_errors`` (tests assert none)."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.page_errors = errors
+    return page
+
+
 def viewer_url(site_url: str, **params: str) -> str:
     return site_url + ("?" + urlencode(params) if params else "")
 
