@@ -5,8 +5,11 @@ controls are live at once while Pyodide (seconds) boots in a PyScript worker. Th
 reads the file; it asks the worker (``workers/viewer_worker.py``) through ``worker.sync`` with
 JSON text and draws the JSON it gets back (``render.py``).
 
-State lives in the URL: ``?url=<file URL>&path=<object path>``. Selecting an object pushes a
-history entry; back/forward and a copied link reopen the same file at the same object.
+State lives in the URL: ``?url=<file URL>&path=<object path>&view=<panel>...&t=<start>,<end>``.
+Selecting an object or opening a view pushes a history entry, moving the time window replaces
+the current one; back/forward and a copied link reopen the same file, object, panels and
+window. The tree and details are ``tree_panel.py``, the view panels ``view_panels.py`` (with
+the BokehJS glue ``views.js``); this module opens files and keeps the URL.
 A local file cannot be named in a URL, so its entries carry only ``path`` (and ``file``, to say
 which file to drop again after a reload).
 
@@ -21,92 +24,44 @@ import json
 
 import kept
 import render
+from page import (
+    SITE,
+    absolute_url,
+    clear_error,
+    el,
+    mark,
+    page_url,
+    param_list,
+    parse_window,
+    set_state,
+    set_status,
+    show_error,
+    show_notes,
+    show_stats,
+    url_params,
+)
 from pyscript import PyWorker, document, window
+from tree_panel import TreePanel
+from view_panels import ViewPanels
 
-SITE = window.location.href.split("#")[0].split("?")[0].rsplit("/", 1)[0] + "/"
-
-
-def el(name):
-    return document.getElementById(name)
-
-
-def mark(name):
-    window.performance.mark("nwbscope:" + name)
-
-
-def set_state(state):
-    document.body.dataset.state = state
-
-
-def set_status(text):
-    el("status").textContent = text
-
-
-def show_error(message):
-    box = el("error")
-    box.textContent = message
-    box.hidden = False
-
-
-def clear_error():
-    el("error").textContent = ""
-    el("error").hidden = True
-
-
-def show_notes(notes):
-    box = el("notice")
-    box.textContent = " ".join(notes)
-    box.hidden = not notes
-
-
-def show_stats(stats):
-    if not stats:
-        return
-    box = el("io-stats")
-    box.dataset.requests = str(stats.get("requests", 0))
-    box.dataset.bytes = str(stats.get("bytes", 0))
-    box.dataset.hits = str(stats.get("hits", 0))
-    box.textContent = render.stats_text(stats)
-
-
-def absolute_url(url):
-    """Relative URLs (/files/demo.nwb) are relative to the page, not to the worker."""
-    try:
-        return str(window.URL.new(url, window.location.href).href)
-    except Exception:  # noqa: BLE001 - the URL constructor's TypeError
-        return url
-
-
-def url_params():
-    return window.URL.new(window.location.href).searchParams
-
-
-def page_url(file_url, file_name, path):
-    """The address bar for a state: the file (URL, or a local file's name) and the object."""
-    url = window.URL.new(SITE + "index.html")
-    params = url.searchParams
-    if file_url:
-        params.set("url", file_url)
-    elif file_name:
-        params.set("file", file_name)
-    if path:
-        params.set("path", path)
-    return url.href
+WORKER_FILES = '{"files": {"./workers/view_calls.py": "./view_calls.py"}}'
 
 
 class Viewer:
-    """One page: the worker, the open file and the selected object."""
+    """One page: the worker, the open file, its tree (``tree``) and view panels (``panels``)."""
 
     def __init__(self):
         self.worker = None
         self.ready = False
         self.file_url = None  # the URL typed or linked (kept as given, for the address bar)
         self.file_name = None  # the local file open, when not a URL
-        self.selected = None
         self.generation = 0  # bumps on every open; answers for older opens are dropped
         self.pending = None  # a URL or File given before Python was ready
         self.handover = None  # (URL, probe JSON, probe body): the page probed it (warm start)
         self.kept_shown = False  # the tree kept from the last visit is on screen
+        self.bokeh_urls = []  # BokehJS files, from the worker's manifest
+        self.tree = TreePanel(self)
+        self.panels = ViewPanels(self)
 
     async def call(self, name, *args):
         """One worker call: JSON in, JSON out; counters refreshed from every answer."""
@@ -115,14 +70,28 @@ class Viewer:
         show_stats(reply.get("stats"))
         return reply
 
+    # -- the address bar ------------------------------------------------------------------
+    def state_url(self, path=None):
+        selected = self.tree.selected if path is None else path
+        return page_url(self.file_url, self.file_name, selected, self.panels.keys(),
+                        self.panels.window if self.panels.order else None)
+
+    def push_state(self, path=None):
+        window.history.pushState(None, "", self.state_url(path))
+
+    def replace_state(self, path=None):
+        window.history.replaceState(None, "", self.state_url(path))
+
     # -- start-up -------------------------------------------------------------------------
     async def start(self):
         set_state("starting")
         set_status("starting Python")
         mark("worker-created")
         self.worker = PyWorker("./workers/viewer_worker.py", type="pyodide",
-                               version=SITE + "pyodide/pyodide.mjs")
+                               version=SITE + "pyodide/pyodide.mjs",
+                               config=window.JSON.parse(WORKER_FILES))
         self.worker.addEventListener("message", self.on_worker_message)
+        window.nwbscopeViews.attach(self.worker)
         first_url = url_params().get("url")
         if first_url:  # while Pyodide boots in its worker
             try:
@@ -143,6 +112,7 @@ class Viewer:
             return
         mark("packages-ready")
         window.nwbscopeStartup = json.dumps(reply.get("timings") or {})  # for the benchmarks
+        self.bokeh_urls = reply.get("bokehjs") or []
         self.ready = True
         if self.pending is not None:
             kind, what = self.pending
@@ -165,12 +135,15 @@ class Viewer:
     def on_worker_message(self, event):
         data = event.data
         if not isinstance(data, str) or not data.startswith("{"):
-            return
+            return  # view frames (objects) are views.js's
         message = json.loads(data)
-        if message.get("kind") == "progress" and document.body.dataset.state != "ready":
+        kind = message.get("kind")
+        if kind == "progress" and document.body.dataset.state != "ready":
             set_status(message.get("text", ""))
-        elif message.get("kind") == "stats":
+        elif kind == "stats":
             show_stats(message)
+        elif kind == "views":
+            el("views-state").textContent = "views: " + message.get("text", "")
 
     # -- the URL is the state -------------------------------------------------------------
     async def apply_location(self):
@@ -190,9 +163,10 @@ class Viewer:
                        if name else "Open a URL, or drop an .nwb file anywhere on the page.")
             return
         if path:
-            await self.select(path, push=False)
-        elif self.selected:
-            self.clear_selection()
+            await self.tree.select(path, push=False)
+        elif self.tree.selected:
+            self.tree.clear_selection()
+        await self.panels.sync(param_list("view"), parse_window(params.get("t")))
 
     def on_popstate(self, event):
         if self.ready:
@@ -231,14 +205,15 @@ class Viewer:
         """A new open: older answers are dropped; the screen is cleared unless it shows the
         kept tree of this very file (a warm start), which the worker's answer redraws."""
         self.generation += 1
-        self.selected = None
         self.kept_shown = False
         set_state("loading")
         set_status("reading file")
         clear_error()
         show_notes([])
-        for name in ("details",) if keep_shown else ("header", "tree", "details"):
-            el(name).innerHTML = ""
+        self.panels.reset()
+        self.tree.clear(keep_tree=keep_shown)
+        if not keep_shown:
+            el("header").innerHTML = ""
 
     def finish_open(self, reply, label):
         if reply.get("superseded"):  # the worker dropped it for a newer open
@@ -255,7 +230,9 @@ class Viewer:
         set_state("ready")
         size = reply.get("size") or 0
         set_status("Opened " + str(reply.get("name") or label) + " (" + f"{size / 1e6:.1f}"
-                   + " MB). Click an object to see its details.")
+                   + " MB). Click an object to see its details; typed objects open a view.")
+        if self.bokeh_urls:  # after the tree: the views' packages load in the background
+            self.panels.start_loading(self.bokeh_urls)
         return True
 
     def draw_file(self, reply, label):
@@ -263,95 +240,17 @@ class Viewer:
         summary = reply.get("summary") or {}
         header = dict(summary.get("metadata") or {})
         header["file_name"] = summary.get("name") or reply.get("name") or label
-        el("header").innerHTML = render.header_html(header)
-        el("tree").innerHTML = "<ul>" + render.tree_items_html(reply.get("tree") or []) + "</ul>"
-
-    # -- tree and details -----------------------------------------------------------------
-    def row_item(self, path):
-        return el("tree").querySelector('li[data-path="' + str(window.CSS.escape(path)) + '"]')
-
-    async def expand(self, item):
-        """Open a group's branch, asking the worker for its children the first time."""
-        if item is None or not item.classList.contains("expandable"):
-            return
-        item.classList.add("open")
-        if item.getAttribute("data-loaded"):  # (an unset dataset key raises in MicroPython)
-            return
-        item.setAttribute("data-loaded", "1")
-        reply = await self.call("children", str(item.dataset.path))
-        if not reply.get("ok"):
-            item.removeAttribute("data-loaded")
-            show_error(reply["error"]["message"])
-            return
-        item.querySelector("ul.children").innerHTML = render.tree_items_html(reply["children"])
-
-    async def reveal(self, path):
-        """Open the tree down to ``path`` (each ancestor's children loaded in turn)."""
-        parts = [p for p in path.split("/") if p]
-        prefix = ""
-        for part in parts[:-1]:
-            prefix += "/" + part
-            await self.expand(self.row_item(prefix))
-        return self.row_item(path)
-
-    async def select(self, path, push=True):
-        if push:
-            window.history.pushState(None, "", page_url(self.file_url, self.file_name, path))
-        self.selected = path
-        item = await self.reveal(path)
-        old = el("tree").querySelector("li.selected")
-        if old is not None:
-            old.classList.remove("selected")
-        if item is not None:
-            item.classList.add("selected")
-            item.scrollIntoView(window.JSON.parse('{"block": "nearest"}'))
-        reply = await self.call("details", path)
-        if self.selected != path:
-            return
-        if not reply.get("ok"):
-            el("details").innerHTML = ""
-            show_error(reply["error"]["message"])
-            return
-        clear_error()
-        el("details").innerHTML = render.details_html(reply["details"])
-
-    def clear_selection(self):
-        self.selected = None
-        old = el("tree").querySelector("li.selected")
-        if old is not None:
-            old.classList.remove("selected")
-        el("details").innerHTML = ""
+        el("header").innerHTML = (render.header_html(header)
+                                  + '<button class="open-view" data-view-path="/" '
+                                  'data-view="alignment">Timeline of all objects</button>')
+        self.tree.draw(reply.get("tree") or [])
 
     # -- events ---------------------------------------------------------------------------
-    def on_tree_click(self, event):
-        row = event.target.closest(".row")
-        if row is not None and not self.ready and self.kept_shown:
-            # the kept tree, before Python is up: the address bar remembers the choice and
-            # apply_location selects it once the file is open
-            path = str(row.dataset.path)
-            window.history.replaceState(None, "", page_url(url_params().get("url"), None, path))
-            set_status("starting Python (" + path + " opens as soon as it is ready)")
-        if row is None or not self.ready:
-            return
-        item = row.parentElement
-        if event.target.classList.contains("toggle") and item.classList.contains("open"):
-            item.classList.remove("open")
-            return
-        asyncio.create_task(self.expand(item))
-        if not event.target.classList.contains("toggle"):
-            asyncio.create_task(self.select(str(row.dataset.path)))
-
-    def on_details_click(self, event):
-        target = event.target
-        goto = target.closest("[data-goto]")
-        if goto is not None:
-            event.preventDefault()
-            asyncio.create_task(self.select(str(goto.dataset.goto)))
-            return
-        if target.classList.contains("copy"):
-            code = target.closest(".snippet").querySelector("code").textContent
-            copy_text(code)
-            target.textContent = "Copied"
+    def on_header_click(self, event):
+        button = event.target.closest("[data-view-path]")
+        if button is not None and self.ready:
+            asyncio.create_task(self.panels.show(str(button.dataset.viewPath),
+                                                 str(button.getAttribute("data-view"))))
 
     def on_submit(self, event):
         event.preventDefault()
@@ -387,25 +286,16 @@ class Viewer:
         asyncio.create_task(self.open_url(what) if kind == "url" else self.open_file(what))
 
 
-def copy_text(text):
-    """Copy to the clipboard; fall back to a selected textarea where the API is refused."""
-    try:
-        window.navigator.clipboard.writeText(text)
-        return
-    except Exception:  # noqa: BLE001 - no clipboard permission (http, headless)
-        pass
-    area = document.createElement("textarea")
-    area.value = text
-    document.body.appendChild(area)
-    area.select()
-    document.execCommand("copy")
-    area.remove()
-
-
 mark("page-ready")  # MicroPython is running (not in the contract; for the start breakdown)
 viewer = Viewer()
-el("tree").addEventListener("click", viewer.on_tree_click)
-el("details").addEventListener("click", viewer.on_details_click)
+el("tree").addEventListener("click", viewer.tree.on_click)
+el("details").addEventListener("click", viewer.tree.on_details_click)
+el("header").addEventListener("click", viewer.on_header_click)
+el("views").addEventListener("click", viewer.panels.on_click)
+el("views").addEventListener("change", viewer.panels.on_change)
+document.addEventListener("nwbscope-window", viewer.panels.on_window)
+document.addEventListener("nwbscope-option", viewer.panels.on_option)
+document.addEventListener("nwbscope-cursor", viewer.panels.on_cursor)
 el("open-form").addEventListener("submit", viewer.on_submit)
 el("file-input").addEventListener("change", viewer.on_file_input)
 document.addEventListener("dragover", viewer.on_dragover)

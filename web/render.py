@@ -131,9 +131,18 @@ def tree_items_html(children: list) -> str:
             + ('<span class="shape">' + esc(shape) + "</span>" if shape else "")
             + ('<span class="link-target">→ ' + esc(link) + "</span>" if link else "")
             + ('<span class="desc">' + esc(_short(desc)) + "</span>" if desc else "")
+            + _view_button(path, node.get("views") or [])
             + "</div>" + ('<ul class="children"></ul>' if expandable else "") + "</li>"
         )
     return "".join(out)
+
+
+def _view_button(path: str, views: list) -> str:
+    """The row's "View" button (the first view is the default; the page offers the rest)."""
+    if not views:
+        return ""
+    return ('<button class="open-view" data-view-path="' + esc(path) + '" data-views="'
+            + esc(",".join(views)) + '" title="Open a view of this object">View</button>')
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -141,8 +150,25 @@ def _short(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def details_html(d: dict) -> str:
-    """The selected object: identity, attributes, links and references, preview, snippets."""
+VIEW_LABELS = {"electrical": "Traces", "traces": "Traces", "spatial": "Trajectory",
+               "events": "Events", "intervals": "Intervals", "raster": "Raster",
+               "unit": "Unit: rate, ACG, ISI", "psth": "PSTH", "spectrogram": "Spectrogram",
+               "alignment": "Timeline"}
+
+
+def view_buttons_html(path: str, views: list) -> str:
+    """One button per view of the object (``data-view`` names it; the first is the default)."""
+    if not views:
+        return ""
+    buttons = "".join(
+        '<button class="open-view" data-view-path="' + esc(path) + '" data-view="' + esc(name)
+        + '">' + esc("View: " + VIEW_LABELS.get(name, name)) + "</button>" for name in views)
+    return '<div class="view-buttons">' + buttons + "</div>"
+
+
+def details_html(d: dict, views=None) -> str:
+    """The selected object: identity, attributes, links and references, preview, snippets;
+    ``views`` (names) adds a button for each view of the object."""
     path = d.get("path", "")
     kind = target_kind(d)
     head = ('<h3 class="obj-path">' + esc(path) + "</h3>" + '<div class="obj-meta">'
@@ -166,9 +192,10 @@ def details_html(d: dict) -> str:
         head += '<p class="obj-desc">' + esc(d["description"]) + "</p>"
     if d.get("type_doc"):
         head += '<p class="type-doc">' + esc(_short(d["type_doc"], 300)) + "</p>"
-    parts = [head, _attrs_html(d.get("attrs") or d.get("attributes") or {})]
+    parts = [head, view_buttons_html(path, views or []),
+             _attrs_html(d.get("attrs") or d.get("attributes") or {})]
     parts.append(_links_html(d.get("links") or [], d.get("references") or []))
-    parts.append(_preview_html(d.get("preview")))
+    parts.append(_preview_html(d.get("preview"), path))
     parts.append(_snippets_html(d.get("snippets") or d.get("snippet") or {}))
     return "".join(parts)
 
@@ -222,18 +249,20 @@ def _goto_html(target: str, kind: str = "") -> str:
             + esc(target) + "</a>")
 
 
-def _preview_html(preview) -> str:
+def _preview_html(preview, path: str = "") -> str:
     """A bounded preview: values of a dataset, first rows of a table, a time base."""
     if preview is None:
         return ""
     if not isinstance(preview, dict):
         body = "<pre>" + esc(as_text(preview)) + "</pre>"
     else:
-        body = preview_body(preview)
+        body = preview_body(preview, path)
     return '<section class="preview"><h4>Preview</h4>' + body + "</section>"
 
 
-def preview_body(p: dict) -> str:
+def preview_body(p: dict, path: str = "") -> str:
+    """One preview dict as HTML; ``path`` is the object shown (a view of it reads what the
+    preview did not)."""
     kind = p.get("kind")
     if kind == "table":
         return _table_html(p)
@@ -247,7 +276,10 @@ def preview_body(p: dict) -> str:
                 unit += " (conversion " + as_text(p.get("conversion")) + ")"
             parts.append('<p class="unit">unit: ' + esc(unit) + "</p>")
         if isinstance(p.get("data"), dict):
-            parts.append('<div class="data-preview">data ' + preview_body(p["data"]) + "</div>")
+            parts.append('<div class="data-preview">data ' + preview_body(p["data"], path)
+                         + "</div>")
+        if isinstance(p.get("external_file"), dict):
+            parts.append(_external_files_html(p["external_file"]))
         return "".join(parts)
     if kind == "group":
         more = " …" if p.get("truncated") else ""
@@ -256,6 +288,9 @@ def preview_body(p: dict) -> str:
     if kind == "values" or "values" in p:
         if p.get("error"):
             return '<p class="note">' + esc(p["error"]) + "</p>"
+        if p.get("skipped"):  # nothing read (chunks too big for a preview): say so, offer more
+            return ('<p class="note skipped">' + esc(p["skipped"]) + ' <button class="open-view"'
+                    ' data-view-path="' + esc(path) + '">View</button></p>')
         label = esc(p.get("selection") or "")
         more = '<p class="note">first values only</p>' if p.get("truncated") else ""
         return ('<pre class="values" data-selection="' + label + '">' + label + " = "
@@ -281,6 +316,52 @@ def values_text(values) -> str:
     return json.dumps(values)
 
 
+def _external_files_html(p: dict) -> str:
+    """An ImageSeries' ``external_file``: the frames live in these files, not in this one."""
+    if p.get("error"):
+        return '<p class="note external-file">external_file: ' + esc(p["error"]) + "</p>"
+    names = p.get("values")
+    names = names if isinstance(names, list) else [names]
+    more = " …" if p.get("truncated") else ""
+    return ('<p class="external-file">frames in external file' + ("s" if len(names) > 1 else "")
+            + ": " + esc(", ".join(as_text(n) for n in names)) + more + "</p>")
+
+
+def _at(items, row: int):
+    """``items[row]``, or None where the list is absent or short."""
+    return items[row] if isinstance(items, list) and row < len(items) else None
+
+
+def _more_html(c: dict, row: int, shown) -> str:
+    """The marker after a ragged cell the preview cut: what was left out of this row."""
+    more = _at(c.get("more"), row) or 0
+    length = _at(c.get("lengths"), row)
+    lists_left = length - len(shown) if length is not None and isinstance(shown, list) else 0
+    if not more and lists_left <= 0:
+        return ""
+    if (c.get("ragged") or 1) > 1:
+        text = (str(more) + " more values" if more else str(lists_left) + " more lists") + (
+            ", " + str(length) + " lists in all")
+    else:
+        text = str(more) + " more, " + str(length) + " in all"
+    return ' <span class="more" data-more="' + str(more) + '">… ' + esc(text) + "</span>"
+
+
+def _table_cell(c: dict, row: int) -> str:
+    """One cell; a ragged cell the preview cut says so (never a short list as the value)."""
+    if c.get("error"):
+        return '<td class="error" title="' + esc(c["error"]) + '">not read</td>'
+    values = c.get("values") or []
+    if row >= len(values):
+        return "<td></td>"
+    marker = _more_html(c, row, values[row])
+    text = _cell(values[row])
+    shown = _short(text, 60)
+    return ("<td" + (' class="cut"' if marker else "")
+            + (' title="' + esc(text) + '"' if shown != text else "") + ">" + esc(shown)
+            + marker + "</td>")
+
+
 def _table_html(p: dict) -> str:
     columns = p.get("columns") or []
     ids = p.get("ids") or []
@@ -291,10 +372,7 @@ def _table_html(p: dict) -> str:
     rows = []
     for i in range(n):
         cells = ["<td>" + (esc(as_text(ids[i])) if i < len(ids) else "") + "</td>"]
-        for c in columns:
-            values = c.get("values") or []
-            cells.append("<td>" + (esc(_short(_cell(values[i]), 60)) if i < len(values)
-                                   else "") + "</td>")
+        cells += [_table_cell(c, i) for c in columns]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = (" (first " + str(n) + ")") if p.get("truncated") else ""
     return ('<p class="rows">' + esc(str(p.get("n_rows", n))) + " rows" + more + "</p>"

@@ -85,6 +85,7 @@ async def init(config_json):
         from pyodide.http import pyfetch
 
         manifest = await (await pyfetch(site + "manifest.json")).json()
+        STATE["manifest"] = manifest
         packages, wheels = core_packages(manifest)
         post("progress", text="loading numpy")
         import pyodide_js
@@ -99,7 +100,7 @@ async def init(config_json):
 
         timings = {"manifest": t1 - t0, "load": t2 - t1, "import": time.time() - t2}
         return answer(python=sys.version.split()[0], timings=timings, packages=packages,
-                      wheels=wheels)
+                      wheels=wheels, bokehjs=manifest.get("urls", {}).get("bokehjs", []))
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "load the Python packages")
 
@@ -327,6 +328,73 @@ def stats():
     return answer(stats=_stats())
 
 
+# ---- views (view_calls.py) ---------------------------------------------------------------
+async def load_views():
+    """Install Bokeh (once); the page calls this after the tree shows."""
+    try:
+        import view_calls
+
+        timings = await view_calls.load_views(STATE["site"], STATE["manifest"], post)
+        return answer(timings=timings)
+    except Exception as exc:  # noqa: BLE001 - shown on the page
+        return failure(exc, "load Bokeh for the views")
+
+
+async def view_open(request_json):
+    try:
+        import view_calls
+
+        await view_calls.load_views(STATE["site"], STATE["manifest"], post)
+        panel = view_calls.view_open(_session(), json.loads(request_json))
+        return answer(panel=panel, stats=_stats())
+    except Exception as exc:  # noqa: BLE001 - shown inside the panel
+        return failure(exc, "open the view")
+
+
+async def view_update(request_json):
+    try:
+        import view_calls
+
+        request = json.loads(request_json)
+        result = await view_calls.view_update(_session(), request, _post_frame)
+        return answer(stats=_stats(), **result)
+    except Exception as exc:  # noqa: BLE001 - shown inside the panel
+        return failure(exc, "draw the view")
+
+
+def view_option(request_json):
+    try:
+        import view_calls
+
+        return answer(stats=_stats(), **view_calls.view_option(_session(), json.loads(
+            request_json)))
+    except Exception as exc:  # noqa: BLE001 - shown beside the control
+        return failure(exc, "change the view")
+
+
+def view_close(panel_id):
+    try:
+        import view_calls
+
+        view_calls.view_close(_session(), panel_id)
+        return answer()
+    except Exception as exc:  # noqa: BLE001
+        return failure(exc, "close the view")
+
+
+def _post_frame(message):
+    """Post one frame with its buffers transferred (moved, not copied, to the page)."""
+    from pyodide.ffi import to_js
+
+    payload, transfer = message
+    xworker.postMessage(payload, to_js(transfer))
+
+
+sync.load_views = load_views
+sync.view_open = view_open
+sync.view_update = view_update
+sync.view_option = view_option
+sync.view_close = view_close
 sync.init = init
 sync.open_url = open_url
 sync.open_probed = open_probed

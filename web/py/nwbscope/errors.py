@@ -159,6 +159,11 @@ class ParameterError(NwbscopeError, ValueError):
         super().__init__(f"{field}: {message}")
 
 
+class ViewError(NwbscopeError):
+    """An object a view cannot draw (inconsistent shapes, an unsupported dtype, no time
+    base); the message is shown inside the view's panel and says what to do."""
+
+
 class HashMismatchError(NwbscopeError):
     def __init__(self, expected: str, actual: str) -> None:
         self.expected = expected

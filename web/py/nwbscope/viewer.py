@@ -26,6 +26,7 @@ from .nwb.snippets import Step, nwbscope_snippet, pynwb_snippet
 from .nwb.tables import Table, is_table
 from .nwb.tree import describe
 from .nwb.values import display, dtype_text, shape_text, text, to_python, value_dtype_text
+from .views.panels import tree_views
 
 NOT_NWB_WARNING = (
     "This HDF5 file has no NWB metadata (no 'nwb_version' attribute at its root); its tree "
@@ -76,7 +77,12 @@ class ViewerSession:
         }
 
     def children(self, path: str = "/") -> list[dict[str, Any]]:
-        return [entry.as_dict() for entry in self.file.children(normalize(path))]
+        """Tree rows, each with the names of the views that draw it (``views``, best first;
+        matched on the row's metadata, so listing reads nothing more)."""
+        rows = [entry.as_dict() for entry in self.file.children(normalize(path))]
+        for row in rows:
+            row["views"] = tree_views(self.file, row)
+        return rows
 
     def stats(self) -> dict[str, int]:
         counters = self.file.stats

@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..sources.cache import CachedSource, IOStats
 from .api import LinkInfo, ObjectRef, RegionRef, StorageInfo
+from .chunk_cache import ChunkCache
 from .engine import DatasetMeta, Engine, RawLink, RawRegion, RefAddress
 from .selection import selection_box
 from .values import convert_value
@@ -179,6 +180,11 @@ class H5File(H5Group):
     @property
     def size(self) -> int:
         return self.io.size
+
+    @property
+    def chunk_cache(self) -> ChunkCache | None:
+        """The decoded-chunk cache (``budget``, ``stats``) where the engine has one (pyfive)."""
+        return getattr(self._engine, "chunk_cache", None)
 
     def close(self) -> None:
         try:

@@ -17,6 +17,7 @@ from ..sources.cache import (
     DEFAULT_READAHEAD_MAX,
     CachedSource,
 )
+from .chunk_cache import DEFAULT_CHUNK_CACHE_BYTES
 from .facade import H5File
 from .superblock import check_file
 
@@ -46,12 +47,15 @@ def open_h5(
     block_size: int = DEFAULT_BLOCK_SIZE,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
     readahead_max: int = DEFAULT_READAHEAD_MAX,
+    chunk_cache_bytes: int = DEFAULT_CHUNK_CACHE_BYTES,
     **source_options: Any,
 ) -> H5File:
     """Open an HDF5 file read-only: a path, an http(s) URL, bytes, or a ``ByteSource``.
 
     A ``CachedSource`` passed in is used as it is (its cache and counters are kept);
     anything else is wrapped in a new one with ``block_size`` / ``cache_bytes``.
+    ``chunk_cache_bytes`` is the pyfive engine's budget for decoded chunks kept between
+    reads (0: none; ``H5File.chunk_cache.budget`` changes it later); h5py keeps its own.
     """
     source = target if isinstance(target, CachedSource) else open_source(target, **source_options)
     if isinstance(source, CachedSource):
@@ -64,19 +68,21 @@ def open_h5(
         check_file(cached)
         name = choose_engine(engine)
         fileobj = cached.open()
-        impl = _start_engine(name, fileobj, cached)
+        impl = _start_engine(name, fileobj, cached, chunk_cache_bytes)
         return H5File(impl, cached, cached.name)
     except BaseException:
         cached.close()
         raise
 
 
-def _start_engine(name: str, fileobj: Any, cached: CachedSource) -> Any:
+def _start_engine(
+    name: str, fileobj: Any, cached: CachedSource, chunk_cache_bytes: int
+) -> Any:
     try:
         if name == "pyfive":
             from .pyfive_engine import PyfiveEngine
 
-            return PyfiveEngine(fileobj, cached)
+            return PyfiveEngine(fileobj, cached, chunk_cache_bytes)
         from .h5py_engine import H5pyEngine
 
         return H5pyEngine(fileobj)

@@ -16,6 +16,8 @@ from pyfive.p5t import P5SequenceType
 
 from ..errors import UnsupportedFeatureError
 from .api import StorageInfo
+from .chunk_cache import DEFAULT_CHUNK_CACHE_BYTES, ChunkCache
+from .chunk_io import ChunkIO
 from .engine import DatasetMeta, RawLink
 from .filters import Filter, describe_filter
 from .pyfive_links import group_links
@@ -68,7 +70,9 @@ class PyfiveNode:
 class PyfiveEngine:
     name: Literal["pyfive"] = "pyfive"
 
-    def __init__(self, fileobj: Any, source: Any) -> None:
+    def __init__(
+        self, fileobj: Any, source: Any, chunk_cache_bytes: int = DEFAULT_CHUNK_CACHE_BYTES
+    ) -> None:
         # pyfive.File would list the root group's links at once, and its link decoder
         # stops on external links; so only its superblock and header readers are used.
         from pyfive.high_level import File
@@ -80,6 +84,8 @@ class PyfiveEngine:
         self._fh = HDF5OffsetWrapper(fileobj, base) if base else fileobj
         self._superblock = SuperBlock(self._fh, offset - base)
         self._source = _OffsetSource(source, base) if base else source
+        self._chunk_io = ChunkIO(source, base)
+        self.chunk_cache = ChunkCache(chunk_cache_bytes)  # decoded chunks of every data set
         self._heaps = GlobalHeaps(self._fh)
         self._headers: dict[int, Any] = {}
         self._root = self._superblock.offset_to_dataobjects
@@ -128,12 +134,13 @@ class PyfiveEngine:
         if info.null:
             return np.empty((0,), dtype=info.dtype)[selection]
         box = selection_box(selection, info.shape)
-        raw = node.reader.read_box(box)  # type: ignore[union-attr]
-        values = decode_array(np.asarray(raw[box.local]), node.ptype, self._heaps)
+        raw = node.reader.read_selection(box)  # type: ignore[union-attr]
+        values = decode_array(raw, node.ptype, self._heaps)
         return values[()] if values.ndim == 0 else values
 
     def close(self) -> None:
         self._headers.clear()
+        self.chunk_cache.clear()
 
     def _prepare(self, node: PyfiveNode, path: str) -> None:
         dobj = node.dobj
@@ -170,7 +177,8 @@ class PyfiveEngine:
         )
         node.info = DatasetMeta(shape, value_dtype(ptype), storage, null)
         node.reader = DatasetReader(
-            path, self._fh, self._source, layout, shape, dtype, fill, pipeline
+            path, self._source, layout, shape, dtype, fill, pipeline,
+            chunk_io=self._chunk_io, chunk_cache=self.chunk_cache,
         )
 
     def _prepare_opaque(self, node: PyfiveNode) -> None:

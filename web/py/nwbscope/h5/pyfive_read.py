@@ -1,11 +1,15 @@
 """Reading dataset values for the pyfive engine: compact, contiguous and chunked storage.
 
 pyfive 1.2.1 reads chunked data only where every chunk was written (a missing chunk is a
-``KeyError``), memory-maps reference datasets (a plain file object has no ``fileno``) and
-decodes filters it knows or fails with ``NotImplementedError``. This reader uses pyfive only
-for the chunk B-tree; it reads the bytes a selection's bounding box touches in one batch
-through the cached source (so adjacent chunks and rows coalesce into few requests), fills
-unwritten chunks with the fill value, and decodes filters with ``h5.filters``.
+``KeyError``), walks the whole chunk B-tree one node at a time before the first value,
+memory-maps reference datasets (a plain file object has no ``fileno``) and decodes filters
+it knows or fails with ``NotImplementedError``. So this reader uses pyfive for none of it.
+
+Chunked data (what time-series views read) goes: selection -> the chunks it needs, axis by
+axis (``chunk_plan``) -> their addresses from the data set's lazily read, kept chunk index
+(``chunk_index``) -> decoded chunks kept from earlier reads (``chunk_cache``, one per file)
+-> the rest read in coalesced batches and decoded with numpy (``chunk_io``) -> each copied
+once into the result. Unwritten chunks read as the fill value.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import itertools
 from typing import Any
 
 import numpy as np
-from pyfive.btree import BTreeV1RawDataChunks
 from pyfive.core import UNDEFINED_ADDRESS
 
 from ..errors import (
@@ -22,36 +25,55 @@ from ..errors import (
     TruncatedFileError,
     UnsupportedFeatureError,
 )
-from .filters import Filter, decode_chunk
+from .chunk_cache import ChunkCache
+from .chunk_index import NO_KEY, ChunkIndex
+from .chunk_io import ChunkIO, MiB, decode_chunk_array
+from .chunk_plan import AxisPart, axis_parts, fill, place
+from .filters import Filter
 from .pyfive_meta import Layout
 from .selection import Box
 
 MAX_RUNS = 4096  # above this many row runs, read the box's whole byte span at once
+BATCH_BYTES = 64 * MiB  # stored bytes read before they are decoded and let go
 
 
 class DatasetReader:
-    """Reads storage-dtype boxes of one dataset through a ``CachedSource``."""
+    """Reads storage-dtype values of one dataset through a ``CachedSource``.
+
+    ``chunk_io`` and ``chunk_cache`` are the file's (shared by its data sets); without them
+    the reader makes its own, with the decoded-chunk cache off.
+    """
 
     def __init__(
         self,
         path: str,
-        fh: Any,
         source: Any,
         layout: Layout,
         shape: tuple[int, ...],
         dtype: np.dtype,
         fill: Any,
         pipeline: list[Filter],
+        *,
+        chunk_io: ChunkIO | None = None,
+        chunk_cache: ChunkCache | None = None,
     ) -> None:
         self.path = path
-        self._fh = fh
         self._source = source
         self.layout = layout
         self.shape = shape
         self.dtype = dtype
         self.fill = fill
         self.pipeline = pipeline
-        self._index: dict[tuple[int, ...], tuple[int, int, int]] | None = None
+        self._io = chunk_io if chunk_io is not None else ChunkIO(source)
+        self.chunk_cache = chunk_cache if chunk_cache is not None else ChunkCache(0)
+        self._index: ChunkIndex | None = None
+
+    def read_selection(self, box: Box) -> np.ndarray:
+        """The selected values (``box.local`` applied), as a new writable array."""
+        if not box.empty and self.layout.kind == "chunked":
+            self._check_chunk_index()
+            return self._chunked_selection(box)
+        return np.asarray(self.read_box(box)[box.local])
 
     def read_box(self, box: Box) -> np.ndarray:
         if box.empty:
@@ -64,15 +86,18 @@ class DatasetReader:
                 return self._filled(box.shape)
             return self._contiguous(box)
         if kind == "chunked":
-            if self.layout.index_version == 4:
-                raise UnsupportedFeatureError(
-                    f"Dataset {self.path} uses an HDF5 1.10+ chunk index, which the browser "
-                    "reader cannot read yet; open the file with h5py."
-                )
+            self._check_chunk_index()
             return self._chunked(box)
         raise UnsupportedFeatureError(
             f"Dataset {self.path} has {kind} storage, which the browser reader cannot read."
         )
+
+    def _check_chunk_index(self) -> None:
+        if self.layout.index_version == 4:
+            raise UnsupportedFeatureError(
+                f"Dataset {self.path} uses an HDF5 1.10+ chunk index, which the browser "
+                "reader cannot read yet; open the file with h5py."
+            )
 
     # -- layouts -------------------------------------------------------------------------
     def _filled(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -126,51 +151,93 @@ class DatasetReader:
         return np.frombuffer(b"".join(parts), dtype=self.dtype).reshape(box.shape).copy()
 
     def _chunked(self, box: Box) -> np.ndarray:
+        """The whole box (compatibility with ``read_box``'s contract)."""
+        full = tuple(slice(0, b - a) for a, b in zip(box.lo, box.hi, strict=True))
+        return self._chunked_selection(Box(box.lo, box.hi, full))
+
+    def _chunked_selection(self, box: Box) -> np.ndarray:
+        """Only the chunks holding selected values: cached ones copied, the rest read in
+        batches of about ``BATCH_BYTES`` stored bytes, decoded, cached and copied; each into
+        its place in one preallocated result."""
         chunks = self.layout.chunks or ()
-        index = self._chunk_index()
-        out = self._filled(box.shape)
-        grid = [
-            range(lo // c, (hi + c - 1) // c)
-            for lo, hi, c in zip(box.lo, box.hi, chunks, strict=True)
+        planned = [
+            axis_parts(item, lo, hi, c)
+            for item, lo, hi, c in zip(box.local, box.lo, box.hi, chunks, strict=True)
         ]
-        wanted = []
-        for coord in itertools.product(*grid):
-            offset = tuple(g * c for g, c in zip(coord, chunks, strict=True))
-            if offset in index:
-                wanted.append((offset, index[offset]))
-        if not wanted:
+        plans = [parts for parts, _ in planned]
+        out = np.empty(tuple(n for _, n in planned if n is not None), dtype=self.dtype)
+        if out.size == 0 or not all(plans):
             return out
-        raws = self._source.read_ranges([(addr, addr + size) for _, (addr, size, _) in wanted])
-        chunk_bytes = int(np.prod(chunks, dtype=np.int64)) * self.dtype.itemsize
-        for (offset, (addr, size, mask)), raw in zip(wanted, raws, strict=True):
-            self._check_length(raw, addr, addr + size)
-            data = decode_chunk(raw, self.pipeline, mask, self.dtype.itemsize, self.path)
-            if len(data) < chunk_bytes:
-                raise CorruptFileError(f"A chunk of {self.path} decodes to too few bytes.")
-            count = int(np.prod(chunks, dtype=np.int64))
-            chunk = np.frombuffer(data, dtype=self.dtype, count=count).reshape(chunks)
-            src, dst = [], []
-            for o, c, lo, hi in zip(offset, chunks, box.lo, box.hi, strict=True):
-                a, b = max(o, lo), min(o + c, hi)
-                src.append(slice(a - o, b - o))
-                dst.append(slice(a - lo, b - lo))
-            out[tuple(dst)] = chunk[tuple(src)]
+        index = self.chunk_index
+        if index is None:  # no chunk was ever written
+            out[...] = self.fill
+            return out
+        grids = np.meshgrid(*[[p.chunk for p in parts] for parts in plans], indexing="ij")
+        coords = np.stack([g.reshape(-1) for g in grids], axis=1)
+        rows = index.lookup(index.linear(coords), tuple(coords.min(axis=0).tolist()),
+                            tuple(coords.max(axis=0).tolist()))
+        cache = self.chunk_cache
+        todo: list[tuple[tuple[AxisPart, ...], int]] = []
+        for cell, row in zip(itertools.product(*plans), rows.tolist(), strict=True):
+            if row == NO_KEY:
+                fill(out, self.fill, cell)
+                continue
+            chunk = cache.get(int(index.addresses[row]))
+            if chunk is None:
+                todo.append((cell, row))
+            else:
+                place(out, chunk, cell)
+        for batch in _batches(todo, index.sizes):
+            self._read_batch(out, batch, index)
         return out
 
-    def _chunk_index(self) -> dict[tuple[int, ...], tuple[int, int, int]]:
-        if self._index is not None:
-            return self._index
-        index: dict[tuple[int, ...], tuple[int, int, int]] = {}
-        address = self.layout.address
-        if address not in (None, UNDEFINED_ADDRESS) and int(np.prod(self.shape)) > 0:
-            btree = BTreeV1RawDataChunks(self._fh, address, len(self.shape) + 1)
-            for node in btree.all_nodes.get(0, []):
-                for key, addr in zip(node["keys"], node["addresses"], strict=False):
-                    offset = tuple(int(v) for v in key["chunk_offset"][:-1])
-                    index[offset] = (int(addr), int(key["chunk_size"]), int(key["filter_mask"]))
-        self._index = index
-        return index
+    def _read_batch(
+        self, out: np.ndarray, batch: list[tuple[tuple[AxisPart, ...], int]], index: ChunkIndex
+    ) -> None:
+        spans = []
+        for _, row in batch:
+            address = int(index.addresses[row])
+            spans.append((address, address + int(index.sizes[row])))
+        raws = self._io.read(spans)
+        chunks = self.layout.chunks or ()
+        cache = self.chunk_cache
+        for (cell, row), raw, (address, _) in zip(batch, raws, spans, strict=True):
+            chunk = decode_chunk_array(raw, self.pipeline, int(index.masks[row]), self.dtype,
+                                       chunks, self.path)
+            cache.stats.decoded += 1
+            cache.stats.decoded_bytes += chunk.nbytes
+            cache.put(address, chunk)
+            place(out, chunk, cell)
+
+    @property
+    def chunk_index(self) -> ChunkIndex | None:
+        """The data set's chunk index, made on first use and kept (``None``: no chunk was
+        written, so every value is the fill value)."""
+        if self._index is None:
+            address = self.layout.address
+            if address in (None, UNDEFINED_ADDRESS) or int(np.prod(self.shape)) == 0:
+                return None
+            self._index = ChunkIndex(self._source, int(address or 0), self.shape,
+                                     self.layout.chunks or (), self.path)
+        return self._index
 
     def _check_length(self, data: bytes, start: int, stop: int) -> None:
         if len(data) < stop - start:
             raise TruncatedFileError(self._source.name, self._source.size, stop)
+
+
+def _batches(
+    todo: list[tuple[tuple[AxisPart, ...], int]], sizes: np.ndarray
+) -> list[list[tuple[tuple[AxisPart, ...], int]]]:
+    """Split the chunks to read so that no batch holds much more than ``BATCH_BYTES`` of
+    stored bytes at once (a whole-series read then never needs its bytes twice in memory)."""
+    batches: list[list[tuple[tuple[AxisPart, ...], int]]] = []
+    total = BATCH_BYTES
+    for item in todo:
+        size = int(sizes[item[1]])
+        if total + size > BATCH_BYTES and (not batches or batches[-1]):
+            batches.append([])
+            total = 0
+        batches[-1].append(item)
+        total += size
+    return batches

@@ -2,8 +2,9 @@
 
 Why bounded: a click in the tree must not download a recording. Each preview reads a corner
 of the data (the first rows and columns: one chunk at most for chunked data), the first rows
-of each table column (ragged columns cut at a number of elements), and for a TimeSeries the
-first and last timestamp only. Results are JSON-ready (lists, str, int, float, None).
+of each table column (each ragged cell cut on its own row, saying how much it left out), and
+for a TimeSeries the first and last timestamp only. Results are JSON-ready (lists, str, int,
+float, None).
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def dataset_preview(dataset: Any, max_chunk_bytes: int = MAX_CHUNK_BYTES) -> dic
 
 
 def table_preview(table: Table, n_rows: int = MAX_ROWS) -> dict[str, Any]:
-    """The first rows of every column (ragged cells as lists, cut past a few dozen values)."""
+    """The first rows of every column. A ragged cell is a list cut on its own row past
+    ``MAX_CELL_VALUES``; ``more[i]`` says how many values row ``i`` left out and ``lengths[i]``
+    how long its list is, so the page never shows a cut list as the whole value."""
     columns = []
     for name, column in table.columns.items():
         entry: dict[str, Any] = {
@@ -101,8 +104,10 @@ def table_preview(table: Table, n_rows: int = MAX_ROWS) -> dict[str, Any]:
             "description": column.description, "target_table": column.target_table,
         }
         try:
-            values, cut = table.head(name, n_rows)
-            entry.update(values=_short(to_python(values)), truncated=cut)
+            head = table.head(name, n_rows)
+            entry.update(values=_short(to_python(head.values)), truncated=head.cut)
+            if column.ragged:  # per row: the cell's full length, the data values left out
+                entry.update(ragged=column.ragged, lengths=head.lengths, more=head.more)
         except NwbscopeError as exc:
             entry.update(values=None, truncated=True, error=str(exc))
         columns.append(entry)

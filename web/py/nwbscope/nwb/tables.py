@@ -18,6 +18,8 @@ from ..errors import NotFoundError, ParameterError
 from ..h5.api import ObjectRef
 from .values import dtype_text, text, text_list
 
+MAX_CELL_VALUES = 20  # elements of one ragged cell a preview reads (each row on its own)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -49,6 +51,37 @@ class Column:
         result["ragged"] = self.ragged
         result["kind"] = self.kind
         return result
+
+
+@dataclass(frozen=True)
+class ColumnHead:
+    """The first rows of a column, as read for a preview.
+
+    ``values`` has one entry per row; a ragged row is a prefix of its cell (lists of lists
+    for a doubly ragged column: the first lists complete, the last one shown perhaps cut).
+    ``lengths`` is the full length of each ragged cell (None for a plain column) and ``more``
+    the number of data values each row left out (0: the row is shown whole).
+    """
+
+    values: list[Any]
+    lengths: list[int | None]
+    more: list[int]
+
+    def complete(self, row: int) -> bool:
+        """Whether row ``row`` is shown whole (no value and no inner list left out)."""
+        length = self.lengths[row]
+        return self.more[row] == 0 and (length is None or len(self.values[row]) == length)
+
+    @property
+    def cut(self) -> bool:
+        return not all(self.complete(row) for row in range(len(self.values)))
+
+
+def _count_values(cell: Any, ragged: int) -> int:
+    """Data values in a (prefix of a) ragged cell: the leaves ``ragged`` levels down."""
+    if ragged <= 1:
+        return len(cell)
+    return sum(_count_values(item, ragged - 1) for item in cell)
 
 
 def is_table(group: Any) -> bool:
@@ -136,24 +169,57 @@ class Table:
         return [inner[b - bounds[0]: e - bounds[0]]
                 for b, e in zip(bounds[:-1], bounds[1:], strict=True)]
 
-    def head(self, name: str, n_rows: int = 5, max_values: int = 64) -> tuple[list[Any], bool]:
-        """The first rows of a column and whether values were cut to stay under
-        ``max_values`` elements in all (a ragged row of a million spikes is not read)."""
+    def head(self, name: str, n_rows: int = 5, max_values: int = MAX_CELL_VALUES) -> ColumnHead:
+        """The first ``n_rows`` rows of a column, each ragged cell cut on its own.
+
+        Why per row: a budget shared by the rows gave the first unit all of it and showed the
+        next units' spike trains short or empty, as if they were whole. Here each row keeps at
+        most ``max_values`` elements at every level and in all (a row of a million spikes is
+        not read), and ``ColumnHead.more`` says, row by row, how many were left out.
+        """
         column = self.column(name)
-        n_rows = min(n_rows, self.n_rows)
-        if n_rows <= 0:
-            return [], False
-        data = self.group[column.path]
+        n_rows = max(min(n_rows, self.n_rows), 0)
         if not column.ragged:
-            return list(data[:n_rows]), False
-        if column.ragged > 1:
-            return [self.cell(name, r) for r in range(n_rows)], False
-        index = self.group[column.index_paths[0]]
-        ends = [int(v) for v in index[:n_rows]]
-        stop = min(ends[-1], max_values)
-        values = data[:stop] if stop else data[:0]
-        rows, begin, cut = [], 0, ends[-1] > stop
+            values = list(self.group[column.path][:n_rows]) if n_rows else []
+            return ColumnHead(values, [None] * n_rows, [0] * n_rows)
+        limit = max(int(max_values), 1)
+        values, lengths, more = [], [], []
+        for row in range(n_rows):
+            cell = self._prefix(column, 0, row, row + 1, limit)[0]
+            start, stop = self._span(column, 0, row, row + 1)
+            lengths.append(stop - start)
+            for level in range(1, column.ragged):  # down to the data values of the row
+                start, stop = self._span(column, level, start, stop)
+            values.append(cell)
+            more.append(stop - start - _count_values(cell, column.ragged))
+        return ColumnHead(values, lengths, more)
+
+    def _span(self, column: Column, level: int, start: int, stop: int) -> tuple[int, int]:
+        """Where items ``start..stop`` of index level ``level`` lie in the next level (the
+        data itself after the last index): ``[first, end)``."""
+        index = self.group[column.index_paths[level]]
+        first = 0 if start == 0 else int(index[start - 1])
+        return (first, first) if stop <= start else (first, int(index[stop - 1]))
+
+    def _prefix(self, column: Column, level: int, start: int, stop: int,
+                limit: int) -> list[Any]:
+        """Items ``start..stop`` of level ``level``, each a list of the next level's items,
+        read at most ``limit`` items per level and ``limit`` data values in all: the first
+        items complete, the last one shown perhaps cut, the rest left out."""
+        index = self.group[column.index_paths[level]]
+        stop = min(stop, start + limit) if level else stop
+        first = 0 if start == 0 else int(index[start - 1])
+        ends = [int(e) for e in index[start:stop]] if stop > start else []
+        last = ends[-1] if ends else first
+        if level + 1 == column.ragged:
+            inner: Any = self.group[column.path][first: min(last, first + limit)]
+        else:
+            inner = self._prefix(column, level + 1, first, last, limit)
+        shown = len(inner)
+        items, begin = [], first
         for end in ends:
-            rows.append(values[begin: min(end, stop)])
+            if end - first > shown and begin - first >= shown:
+                break  # nothing of this item was read
+            items.append(inner[begin - first: min(end - first, shown)])
             begin = end
-        return rows, cut
+        return items

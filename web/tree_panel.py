@@ -1,0 +1,133 @@
+"""The file tree and the details of the selected object.
+
+Runs in MicroPython on the main thread. Why apart from the opener: the tree only asks the
+worker for children and details and draws what comes back (``render.py``); which file is open
+and what the address bar says are the viewer's (``main.py``), which it calls back for both.
+"""
+
+import asyncio
+
+import render
+from page import clear_error, copy_text, el, set_status, show_error
+from pyscript import window
+
+
+class TreePanel:
+    """Rows of the tree (groups opened on demand) and the details of one selected object."""
+
+    def __init__(self, viewer):
+        self.viewer = viewer
+        self.selected = None
+
+    def draw(self, rows):
+        el("tree").innerHTML = "<ul>" + render.tree_items_html(rows or []) + "</ul>"
+
+    def clear(self, keep_tree=False):
+        self.selected = None
+        el("details").innerHTML = ""
+        if not keep_tree:
+            el("tree").innerHTML = ""
+
+    def row_item(self, path):
+        return el("tree").querySelector('li[data-path="' + str(window.CSS.escape(path)) + '"]')
+
+    async def expand(self, item):
+        """Open a group's branch, asking the worker for its children the first time."""
+        if item is None or not item.classList.contains("expandable"):
+            return
+        item.classList.add("open")
+        if item.getAttribute("data-loaded"):  # (an unset dataset key raises in MicroPython)
+            return
+        item.setAttribute("data-loaded", "1")
+        reply = await self.viewer.call("children", str(item.dataset.path))
+        if not reply.get("ok"):
+            item.removeAttribute("data-loaded")
+            show_error(reply["error"]["message"])
+            return
+        item.querySelector("ul.children").innerHTML = render.tree_items_html(reply["children"])
+
+    async def reveal(self, path):
+        """Open the tree down to ``path`` (each ancestor's children loaded in turn)."""
+        parts = [p for p in path.split("/") if p]
+        prefix = ""
+        for part in parts[:-1]:
+            prefix += "/" + part
+            await self.expand(self.row_item(prefix))
+        return self.row_item(path)
+
+    async def select(self, path, push=True):
+        if push:
+            self.viewer.push_state(path=path)
+        self.selected = path
+        item = await self.reveal(path)
+        old = el("tree").querySelector("li.selected")
+        if old is not None:
+            old.classList.remove("selected")
+        if item is not None:
+            item.classList.add("selected")
+            item.scrollIntoView(window.JSON.parse('{"block": "nearest"}'))
+        reply = await self.viewer.call("details", path)
+        if self.selected != path:
+            return
+        if not reply.get("ok"):
+            el("details").innerHTML = ""
+            show_error(reply["error"]["message"])
+            return
+        clear_error()
+        el("details").innerHTML = render.details_html(reply["details"], self.views_of(path))
+
+    def views_of(self, path):
+        """The view names the tree row of ``path`` carries (empty when none or not shown)."""
+        item = self.row_item(path)
+        button = item.querySelector(".open-view") if item is not None else None
+        return str(button.dataset.views).split(",") if button is not None else []
+
+    def clear_selection(self):
+        self.selected = None
+        old = el("tree").querySelector("li.selected")
+        if old is not None:
+            old.classList.remove("selected")
+        el("details").innerHTML = ""
+
+    # -- events ---------------------------------------------------------------------------
+    def on_click(self, event):
+        viewer = self.viewer
+        row = event.target.closest(".row")
+        if row is not None and not viewer.ready and viewer.kept_shown:
+            # the kept tree, before Python is up: the address bar remembers the choice and
+            # apply_location selects it once the file is open
+            path = str(row.dataset.path)
+            viewer.replace_state(path=path)
+            set_status("starting Python (" + path + " opens as soon as it is ready)")
+        if row is None or not viewer.ready:
+            return
+        item = row.parentElement
+        if event.target.classList.contains("toggle") and item.classList.contains("open"):
+            item.classList.remove("open")
+            return
+        asyncio.create_task(self.expand(item))
+        if event.target.classList.contains("toggle"):
+            return
+        path = str(row.dataset.path)
+        asyncio.create_task(self.select(path))
+        if row.querySelector(".open-view") is not None:  # a typed object with a view
+            asyncio.create_task(viewer.panels.show(path))
+
+    def on_details_click(self, event):
+        target = event.target
+        goto = target.closest("[data-goto]")
+        if goto is not None:
+            event.preventDefault()
+            asyncio.create_task(self.select(str(goto.dataset.goto)))
+            return
+        view = target.closest("[data-view-path]")
+        if view is not None:
+            event.preventDefault()
+            name = view.getAttribute("data-view")
+            asyncio.create_task(self.viewer.panels.show(str(view.dataset.viewPath),
+                                                        str(name) if name else None))
+            return
+        if target.classList.contains("copy"):
+            code = target.closest(".snippet").querySelector("code").textContent
+            copy_text(code)
+            target.textContent = "Copied"

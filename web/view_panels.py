@@ -1,0 +1,309 @@
+"""The view panels: open, close, reorder, one shared time window, frames asked of the worker.
+
+Runs in MicroPython on the main thread. Why the split with ``views.js``: this module decides
+(which panels, in what order, what the URL says, when to ask the worker for frames); the
+JavaScript glue only moves Bokeh models and typed arrays, and tells this module through DOM
+events what the user did inside a plot.
+
+A panel is named in the URL by a key: its object path for the object's default view, or
+``<view>:<path>`` for another view of it (``spectrogram:/acquisition/ES``); paths begin with
+``/``, so the two never clash. ``t=start,end`` is the shared window.
+"""
+
+import asyncio
+import json
+
+from page import el, set_status
+from pyscript import document, window
+from render import esc
+
+PAN_DELAY = 0.05  # seconds: a burst of range events makes one request per panel
+PLOT_MARGIN_PX = 80  # axis and padding inside a panel, off the plot's drawable width
+
+
+def panel_key(path, view, default):
+    return path if view == default else view + ":" + path
+
+
+def split_key(key):
+    """``(path, view or None)`` of a URL key."""
+    if key.startswith("/"):
+        return key, None
+    name, _, path = key.partition(":")
+    return (path or "/"), name
+
+
+class ViewPanels:
+    """The stack of open panels of the open file, in the order the page shows them."""
+
+    def __init__(self, viewer):
+        self.viewer = viewer
+        self.order = []  # panel ids, top first
+        self.info = {}  # id -> {"key", "path", "view", "title", "time_based", "span"}
+        self.window = None  # (start, end) shared by every time-based panel
+        self.seq = 0
+        self.dirty = False
+        self.updater = None
+        self.bokeh_urls = []
+        self.opening = 0  # placeholders without a panel id yet
+        self.generation = 0  # bumps when the file changes; older answers are dropped
+
+    # -- state --------------------------------------------------------------------------------
+    def keys(self):
+        return [self.info[i]["key"] for i in self.order]
+
+    def reset(self):
+        """A new file: every panel goes."""
+        self.generation += 1
+        for panel_id in list(self.order):
+            window.nwbscopeViews.remove(panel_id)
+        self.order, self.info, self.window = [], {}, None
+        el("views").innerHTML = ""
+
+    def start_loading(self, bokeh_urls):
+        """BokehJS on the page and Bokeh in the worker, in the background once the tree is
+        on screen; the footer says how far it got."""
+        self.bokeh_urls = bokeh_urls
+        window.nwbscopeViews.loadBokeh(window.JSON.parse(json.dumps(bokeh_urls)))
+        asyncio.create_task(self._load_worker_side())
+
+    async def _load_worker_side(self):
+        el("views-state").textContent = "views: loading Bokeh"
+        reply = await self.viewer.call("load_views")
+        el("views-state").textContent = ("views: ready" if reply.get("ok") else
+                                         "views: " + reply["error"]["message"])
+        el("views-state").dataset.state = "ready" if reply.get("ok") else "error"
+
+    def width(self):
+        return max(200, int(el("views").clientWidth or 1000) - PLOT_MARGIN_PX)
+
+    def window_spec(self):
+        if self.window is None:
+            return None
+        return {"start": self.window[0], "end": self.window[1], "width": self.width()}
+
+    # -- opening and closing ------------------------------------------------------------------
+    async def show(self, path, view=None):
+        """Open ``path``'s view unless it is open already (then bring it into sight)."""
+        for panel_id in self.order:
+            info = self.info[panel_id]
+            if info["path"] == path and (view is None or info["view"] == view):
+                el("panel-" + panel_id).scrollIntoView()
+                return panel_id
+        panel_id = await self.open(path, view)
+        if panel_id:
+            self.viewer.push_state()
+        return panel_id
+
+    async def sync(self, keys, t):
+        """Make the panels be ``keys`` in that order, with window ``t`` (back/forward, links)."""
+        if t is not None:
+            self.set_window(t)
+        wanted = list(keys)
+        for panel_id in list(self.order):
+            if self.info[panel_id]["key"] not in wanted:
+                self.close(panel_id, push=False)
+        for key in wanted:
+            if key not in self.keys():
+                path, view = split_key(key)
+                await self.open(path, view)
+        for key in wanted:  # the URL's order
+            panel_id = self._by_key(key)
+            if panel_id:
+                self._append(panel_id)
+
+    async def open(self, path, view=None):
+        generation = self.generation
+        box = self._placeholder(path)
+        request = {"path": path, "view": view, "window": self.window_spec()}
+        reply = await self.viewer.call("view_open", json.dumps(request))
+        if generation != self.generation:
+            box.remove()
+            return None
+        if not reply.get("ok"):
+            self._failed(box, reply["error"]["message"])
+            return None
+        panel = reply["panel"]
+        panel_id = panel["panel_id"]
+        box.id = "panel-" + panel_id
+        box.dataset.panel = panel_id
+        box.dataset.view = panel["view"]
+        default = panel["view"] if view is None else None
+        key = panel_key(path, panel["view"], default)
+        box.dataset.key = key
+        self.info[panel_id] = {"key": key, "path": path, "view": panel["view"],
+                               "title": panel["title"], "time_based": panel["time_based"],
+                               "span": panel["span"]}
+        self.order.append(panel_id)
+        box.querySelector(".panel-title").textContent = panel["title"]
+        box.querySelector(".panel-body").id = "body-" + panel_id
+        self._alternatives(box, path, panel.get("alternatives") or [])
+        if panel["time_based"] and self.window is None:
+            span = panel["span"] or [0.0, 1.0]
+            self.set_window((span[0], min(span[1], span[0] + 10.0)) if span[1] > span[0]
+                            else (span[0], span[0] + 1.0))
+        await window.nwbscopeViews.embed(panel_id, panel["doc"], "body-" + panel_id,
+                                         panel["time_based"])
+        await self.update(panel_id)
+        return panel_id
+
+    def close(self, panel_id, push=True):
+        if panel_id not in self.info:
+            return
+        window.nwbscopeViews.remove(panel_id)
+        box = el("panel-" + panel_id)
+        if box is not None:
+            box.remove()
+        self.order.remove(panel_id)
+        del self.info[panel_id]
+        asyncio.create_task(self.viewer.call("view_close", panel_id))
+        if push:
+            self.viewer.push_state()
+
+    def move(self, panel_id, step):
+        i = self.order.index(panel_id)
+        j = max(0, min(len(self.order) - 1, i + step))
+        if i == j:
+            return
+        self.order.insert(j, self.order.pop(i))
+        for pid in self.order:
+            self._append(pid)
+        self.viewer.push_state()
+
+    # -- the shared window --------------------------------------------------------------------
+    def set_window(self, t):
+        self.window = (float(t[0]), float(t[1]))
+        window.nwbscopeViews.setWindow(self.window[0], self.window[1])
+
+    def on_window(self, event):
+        detail = event.detail
+        self.window = (float(detail.start), float(detail.end))
+        self.viewer.replace_state()
+        self.dirty = True
+        if self.updater is None:
+            self.updater = asyncio.create_task(self._update_all())
+
+    async def _update_all(self):
+        """Ask for frames of every time-based panel once the range stops moving for a moment
+        (each request supersedes that panel's last, so the worker drops stale windows)."""
+        try:
+            while self.dirty:
+                self.dirty = False
+                await asyncio.sleep(PAN_DELAY)
+                for panel_id in list(self.order):
+                    if self.info[panel_id]["time_based"]:
+                        asyncio.create_task(self.update(panel_id))
+        finally:
+            self.updater = None
+
+    async def update(self, panel_id):
+        """Frames for the current window; they arrive as worker messages (views.js)."""
+        info = self.info.get(panel_id)
+        if info is None:
+            return
+        self.seq += 1
+        spec = self.window_spec() or {"start": 0.0, "end": 1.0, "width": self.width()}
+        request = {"panel": panel_id, "seq": self.seq, "window": spec}
+        reply = await self.viewer.call("view_update", json.dumps(request))
+        box = el("panel-" + panel_id)
+        if box is None:
+            return
+        if not reply.get("ok"):
+            self._error(box, reply["error"]["message"])
+        elif not reply.get("superseded"):
+            self._error(box, "")
+
+    def on_option(self, event):
+        detail = event.detail
+        asyncio.create_task(self._option(str(detail.panel), str(detail.name),
+                                         json.loads(str(detail.value))))
+
+    async def _option(self, panel_id, name, value):
+        request = {"panel": panel_id, "name": name, "value": value,
+                   "window": self.window_spec()}
+        reply = await self.viewer.call("view_option", json.dumps(request))
+        box = el("panel-" + panel_id)
+        if box is None:
+            return
+        if not reply.get("ok"):
+            self._error(box, reply["error"]["message"])
+            return
+        self._error(box, "")
+        if reply.get("rebuild"):
+            await window.nwbscopeViews.embed(panel_id, reply["rebuild"]["doc"],
+                                             "body-" + panel_id,
+                                             self.info[panel_id]["time_based"])
+        await self.update(panel_id)
+
+    def on_cursor(self, event):
+        set_status("cursor at " + f"{float(event.detail.t):.6g}" + " s")
+
+    def on_click(self, event):
+        target = event.target
+        box = target.closest(".panel")
+        if box is None:
+            return
+        action = target.getAttribute("data-action")
+        panel_id = box.getAttribute("data-panel")
+        if action == "close":
+            if panel_id:
+                self.close(str(panel_id))
+            else:
+                box.remove()
+        elif action in ("up", "down") and panel_id:
+            self.move(str(panel_id), -1 if action == "up" else 1)
+
+    def on_change(self, event):
+        target = event.target
+        if target.classList.contains("panel-alternatives") and target.value:
+            box = target.closest(".panel")
+            asyncio.create_task(self.show(str(box.dataset.path), str(target.value)))
+            target.value = ""
+
+    # -- DOM ----------------------------------------------------------------------------------
+    def _placeholder(self, path):
+        box = document.createElement("section")
+        box.className = "panel"
+        box.dataset.path = path
+        box.innerHTML = (
+            '<header class="panel-head"><span class="panel-title">opening a view of '
+            + esc(path) + '</span><span class="panel-tools">'
+            '<select class="panel-alternatives" hidden></select>'
+            '<button data-action="up" title="Move up">↑</button>'
+            '<button data-action="down" title="Move down">↓</button>'
+            '<button data-action="close" title="Close">×</button></span></header>'
+            '<div class="panel-error" role="alert" hidden></div><div class="panel-body"></div>')
+        el("views").appendChild(box)
+        return box
+
+    def _alternatives(self, box, path, alternatives):
+        select = box.querySelector(".panel-alternatives")
+        if not alternatives:
+            return
+        options = ['<option value="">Other views…</option>']
+        for name, title in alternatives:
+            options.append('<option value="' + esc(name) + '">' + esc(title) + "</option>")
+        select.innerHTML = "".join(options)
+        select.hidden = False
+
+    def _failed(self, box, message):
+        box.classList.add("failed")
+        box.querySelector(".panel-title").textContent = "No view of " + str(box.dataset.path)
+        self._error(box, message)
+
+    def _error(self, box, message):
+        line = box.querySelector(".panel-error")
+        line.textContent = message
+        line.hidden = not message
+
+    def _append(self, panel_id):
+        box = el("panel-" + panel_id)
+        if box is not None:
+            el("views").appendChild(box)
+
+    def _by_key(self, key):
+        for panel_id in self.order:
+            if self.info[panel_id]["key"] == key:
+                return panel_id
+        return None
+

@@ -1,0 +1,158 @@
+// The page's BokehJS glue: embed each panel's document, put frames into its sources, and keep
+// one time window and one cursor across all time-based panels.
+//
+// Why JavaScript: BokehJS is a JavaScript library and frames arrive as typed arrays; handing
+// them to its models here keeps them off the MicroPython bridge (which would copy them). The
+// page logic (which panels, the URL, asking the worker) stays in Python (web/panels.py); it
+// hears from this file through DOM events on `document`:
+//   nwbscope-window {panel, start, end}   a panel's x range moved (others already follow)
+//   nwbscope-cursor {panel, t}            the cursor was set by a tap
+//   nwbscope-option {panel, name, value}  a control inside a panel changed
+//   nwbscope-frame  {panel, seq, complete} a frame was drawn (tests and benchmarks wait on it)
+// Names inside each document (x_range, cursor, status, sources) come from
+// nwbscope/views/bokeh_kit.py.
+
+const V = {
+  panels: {},        // id -> {doc, root, timeBased, seq, queue}
+  window: null,      // {start, end} shared by every time-based panel
+  cursorT: null,
+  quiet: 0,          // > 0 while this file moves ranges itself (their callbacks are ignored)
+  bokeh: null,       // the promise of BokehJS loaded
+
+  loadBokeh(urls) {
+    if (!V.bokeh) {
+      V.bokeh = urls.reduce((chain, url) => chain.then(() => new Promise((ok, fail) => {
+        const script = document.createElement("script");
+        script.src = url;
+        script.onload = ok;
+        script.onerror = () => fail(new Error("could not load " + url));
+        document.head.appendChild(script);
+      })), Promise.resolve());
+    }
+    return V.bokeh;
+  },
+
+  attach(worker) {
+    worker.addEventListener("message", (event) => {
+      const data = event.data;
+      if (data && typeof data === "object" && data.kind === "view-data") V.apply(data);
+    });
+  },
+
+  async embed(panelId, itemJson, elementId, timeBased) {
+    await V.bokeh;
+    const item = typeof itemJson === "string" ? JSON.parse(itemJson) : itemJson;
+    const old = V.panels[panelId];
+    if (old && old.doc) V.dropDoc(old.doc);
+    const element = document.getElementById(elementId);
+    element.innerHTML = "";
+    await Bokeh.embed.embed_item(item, elementId);
+    const doc = Bokeh.documents.find((d) => d.get_model_by_id(item.root_id));
+    const panel = {doc, timeBased: !!timeBased, seq: old ? old.seq : -1,
+                   queue: old ? old.queue : []};
+    V.panels[panelId] = panel;
+    if (panel.timeBased && V.window) V.moveRange(panel, V.window.start, V.window.end);
+    if (panel.timeBased && V.cursorT !== null) V.moveCursor(panel, V.cursorT);
+    const queued = panel.queue.splice(0);
+    queued.forEach((message) => V.apply(message));
+    return true;
+  },
+
+  remove(panelId) {
+    const panel = V.panels[panelId];
+    if (panel && panel.doc) V.dropDoc(panel.doc);
+    delete V.panels[panelId];
+  },
+
+  dropDoc(doc) {
+    const i = Bokeh.documents.indexOf(doc);
+    if (i >= 0) Bokeh.documents.splice(i, 1);
+    doc.clear();
+  },
+
+  apply(message) {
+    const panel = V.panels[message.panel];
+    if (!panel || !panel.doc) {  // frames can arrive before the document is embedded
+      (panel || (V.panels[message.panel] = {doc: null, seq: -1, queue: []})).queue.push(message);
+      return;
+    }
+    if (message.seq < panel.seq) return;  // an older window's frame, late
+    panel.seq = message.seq;
+    for (const [name, columns] of Object.entries(message.sources)) {
+      const source = panel.doc.get_model_by_name(name);
+      if (source) source.data = Object.assign({}, columns);
+    }
+    V.quiet++;
+    try {
+      for (const [name, bounds] of Object.entries(message.ranges || {})) {
+        const range = panel.doc.get_model_by_name(name);
+        if (range) range.setv({start: bounds[0], end: bounds[1]});
+      }
+    } finally { V.quiet--; }
+    const status = panel.doc.get_model_by_name("status");
+    if (status) {
+      const notes = (message.notes || []).join(" ");
+      status.text = [message.status || "", notes].filter((t) => t).join(" · ");
+    }
+    panel.complete = !!message.complete;
+    document.dispatchEvent(new CustomEvent("nwbscope-frame", {detail: {
+      panel: message.panel, seq: message.seq, complete: !!message.complete}}));
+  },
+
+  // from the documents' CustomJS callbacks ------------------------------------------------
+  range(panelId, start, end) {
+    if (V.quiet || !(end > start)) return;
+    V.window = {start, end};
+    for (const [id, panel] of Object.entries(V.panels)) {
+      if (id !== panelId && panel.timeBased && panel.doc) V.moveRange(panel, start, end);
+    }
+    document.dispatchEvent(new CustomEvent("nwbscope-window", {detail: {
+      panel: panelId, start, end}}));
+  },
+
+  cursor(panelId, t) {
+    V.setCursor(t);
+    document.dispatchEvent(new CustomEvent("nwbscope-cursor", {detail: {panel: panelId, t}}));
+  },
+
+  option(panelId, name, value) {
+    document.dispatchEvent(new CustomEvent("nwbscope-option", {detail: {
+      panel: panelId, name, value: JSON.stringify(value)}}));
+  },
+
+  // from the page -------------------------------------------------------------------------
+  setWindow(start, end) {
+    V.window = {start, end};
+    for (const panel of Object.values(V.panels)) {
+      if (panel.timeBased && panel.doc) V.moveRange(panel, start, end);
+    }
+  },
+
+  setCursor(t) {
+    V.cursorT = t;
+    for (const panel of Object.values(V.panels)) {
+      if (panel.timeBased && panel.doc) V.moveCursor(panel, t);
+    }
+  },
+
+  moveRange(panel, start, end) {
+    const range = panel.doc.get_model_by_name("x_range");
+    if (!range || (range.start === start && range.end === end)) return;
+    V.quiet++;
+    try { range.setv({start, end}); } finally { V.quiet--; }
+  },
+
+  moveCursor(panel, t) {
+    for (const span of panel.doc.all_models) {
+      if (span.name === "cursor") span.location = t;
+    }
+  },
+
+  // for tests and benchmarks: a model of a panel by name
+  model(panelId, name) {
+    const panel = V.panels[panelId];
+    return panel && panel.doc ? panel.doc.get_model_by_name(name) : null;
+  },
+};
+
+window.nwbscopeViews = V;

@@ -1,0 +1,148 @@
+"""The worker's view calls: open a panel, stream its frames as typed arrays, options, close.
+
+Why a module of its own beside ``viewer_worker.py``: the file calls and the view calls share
+only the open session; keeping the views here keeps each entry small. Like the entry, this is
+worker-only code: it knows ``js`` and ``postMessage``. Everything else about panels is
+``nwbscope.views.panels`` (tested in CPython).
+
+Frames travel as ``{"kind": "view-data", panel, seq, sources: {name: {column: TypedArray}},
+complete, status, notes, ranges}`` posted with their buffers transferred (no copy, never a
+JSON list of numbers); ``web/views.js`` puts them into the panel's Bokeh sources. A newer
+``view_update`` for a panel supersedes an older one: the older loop stops before its next
+read, so reads the new window does not need are never made.
+"""
+
+import asyncio
+import time
+
+STATE = {"panels": None, "session": None, "seq": {}, "loaded": None}
+FRAME_INTERVAL = 0.15  # seconds between progressive frames of one update
+
+
+def panels(session):
+    """The panel set of the open session (a new file starts with none)."""
+    from nwbscope.views.panels import PanelSet
+
+    if STATE["session"] is not session:
+        STATE["session"], STATE["panels"], STATE["seq"] = session, PanelSet(session.file), {}
+    return STATE["panels"]
+
+
+async def load_views(site, manifest, post):
+    """Install Bokeh, the wheels it needs and pandas (its ColumnDataSource imports it), once;
+    later calls wait for the first."""
+    if STATE["loaded"] is None:
+        STATE["loaded"] = asyncio.ensure_future(_load(site, manifest, post))
+    return await STATE["loaded"]
+
+
+async def _load(site, manifest, post):
+    import pyodide_js
+
+    t0 = time.time()
+    wheels = [site + w for w in manifest.get("wheels", {}).get("views", [])]
+    post("views", state="loading", text="loading Bokeh and pandas for the views")
+    await pyodide_js.loadPackage(list(manifest.get("view_packages", [])) + wheels)
+    t1 = time.time()
+    import bokeh.plotting  # noqa: F401
+
+    import nwbscope.views.bokeh_kit  # noqa: F401
+
+    timings = {"load": t1 - t0, "import": time.time() - t1}
+    post("views", state="ready", text="views ready", timings=timings)
+    return timings
+
+
+def window_of(spec):
+    from nwbscope.views.window import TimeWindow
+
+    if not spec:
+        return None
+    return TimeWindow(float(spec["start"]), float(spec["end"]), int(spec.get("width", 1000)))
+
+
+def view_open(session, request):
+    """``{path, view?, options?, window?}`` → the panel's document (sources still empty)."""
+    doc = panels(session).open(request["path"], request.get("view"),
+                               request.get("options"), window_of(request.get("window")))
+    return doc.as_dict()
+
+
+def view_option(session, request):
+    """``{panel, name, value, window}`` → ``{"rebuild": doc | None}``."""
+    group = panels(session)
+    if group.set_option(request["panel"], request["name"], request["value"]):
+        return {"rebuild": group.rebuild(request["panel"],
+                                         window_of(request.get("window"))).as_dict()}
+    return {"rebuild": None}
+
+
+def view_close(session, panel_id):
+    panels(session).close(panel_id)
+    STATE["seq"].pop(panel_id, None)
+
+
+async def view_update(session, request, post_frame):
+    """Stream the frames of ``{panel, seq, window}``; stop when a newer seq arrives."""
+    panel_id, seq = request["panel"], int(request["seq"])
+    STATE["seq"][panel_id] = seq
+    frames = panels(session).frames(panel_id, window_of(request["window"]))
+    last = None
+    sent = 0
+    started = time.time()
+    for frame in frames:
+        if STATE["seq"].get(panel_id) != seq:  # superseded: read nothing more
+            frames.close()
+            return {"superseded": True, "frames": sent}
+        now = time.time()
+        if frame.complete or last is None or now - last >= FRAME_INTERVAL:
+            post_frame(_message(panel_id, seq, frame))
+            sent += 1
+            last = now
+        await asyncio.sleep(0)  # let a newer request in
+    return {"superseded": False, "frames": sent, "seconds": time.time() - started}
+
+
+def _message(panel_id, seq, frame):
+    """``(JS object, transfer list)`` of one frame: each column a typed array (a copy out of
+    the wasm heap), each list of arrays a JS array of typed arrays."""
+    import numpy as np
+    from js import Object
+    from pyodide.ffi import to_js
+
+    transfer = []
+
+    def typed(array):
+        array = np.ascontiguousarray(array)
+        if array.dtype.kind == "f" and array.dtype not in (np.float32, np.float64):
+            array = array.astype(np.float32)
+        elif array.dtype.kind in "iub" and array.dtype.itemsize == 8:
+            array = array.astype(np.float64)  # BigInt64Array is no use to BokehJS
+        elif array.dtype.kind == "b":
+            array = array.astype(np.uint8)
+        js_array = to_js(array)
+        transfer.append(js_array.buffer)
+        return js_array
+
+    def column(value):
+        if isinstance(value, list):
+            return [column(v) if isinstance(v, list) else _text_or_typed(v, typed)
+                    for v in value]
+        return _text_or_typed(value, typed)
+
+    sources = {name: {c: column(v) for c, v in cols.items()}
+               for name, cols in frame.sources.items()}
+    message = {"kind": "view-data", "panel": panel_id, "seq": seq, "sources": sources,
+               "complete": frame.complete, "status": frame.status, "notes": list(frame.notes),
+               "ranges": {k: list(v) for k, v in frame.ranges.items()}}
+    return to_js(message, dict_converter=Object.fromEntries), transfer
+
+
+def _text_or_typed(value, typed):
+    """Numbers as typed arrays; labels (strings) as a plain JS array of strings."""
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.dtype.kind in "OUS":
+        return [str(v) for v in array.tolist()]
+    return typed(array)
