@@ -87,7 +87,7 @@ def path_of(name: str, folder: Path = DATA) -> Path:
 
 def _empty_series_file(recipe: Recipe, path: Path) -> None:
     """pynwb writes the NWB file with the series' data set allocated but no chunk written."""
-    from pynwb import H5DataIO, NWBHDF5IO, NWBFile
+    from pynwb import NWBHDF5IO, H5DataIO, NWBFile
     from pynwb.ecephys import ElectricalSeries
 
     nwb = NWBFile(

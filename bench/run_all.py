@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 from bench import analysis, common, report  # noqa: E402
 from bench.make_big_nwb import RECIPES, make, path_of  # noqa: E402
 
-PARTS = ["walk", "browser", "store", "jobs"]
+PARTS = ["walk", "browser", "store", "jobs", "engines"]
 
 
 def build_site() -> dict:
@@ -61,6 +61,8 @@ def commands(quick: bool, site: str) -> dict[str, tuple[list[str], int]]:
                      "--site", site], 1800),
         "store": ([py, str(bench / "bench_store.py"), "--runs", runs,
                    "--size-mb", "128" if quick else "1024"], 1200),
+        "engines": ([py, str(bench / "bench_engines.py"), "--runs", runs,
+                     *(["--quick"] if quick else [])], 1800),
     }
     jobs = bench / "bench_job_overhead.py"
     if jobs.exists():
@@ -135,6 +137,11 @@ def measure(parts: list[str], quick: bool) -> None:
         if name in runs and common.read_result(key) is None:
             tail = runs[name]["output_tail"].strip().splitlines()[-3:]
             common.write_result(key, _failed(name, what, runs[name]["returncode"], tail))
+    if "engines" in runs and common.read_result("bench_engines") is None:
+        tail = runs["engines"]["output_tail"].strip().splitlines()[-3:]
+        common.write_result("bench_engines", {"markdown": "`bench/bench_engines.py` ended with "
+                                              f"{runs['engines']['returncode']}: "
+                                              + " / ".join(tail)})
     if "jobs" in runs and common.read_result("job_overhead") is None:
         jobs = runs["jobs"]
         shown = jobs["stdout_tail"] if jobs["returncode"] == 0 else jobs["output_tail"]
@@ -151,7 +158,8 @@ def assemble() -> tuple[dict, list[str]]:
                "walk": common.read_result("walk_cpython_big"),
                "browser": common.read_result("browser"),
                "store": common.read_result("store"),
-               "job_overhead": common.read_result("job_overhead")}
+               "job_overhead": common.read_result("job_overhead"),
+               "engines": common.read_result("bench_engines")}
     return results, analysis.analysis(results)
 
 

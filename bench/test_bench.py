@@ -153,3 +153,45 @@ def test_machine_description_is_complete():
     m = common.machine()
     assert m["nproc"] >= 1 and m["mem_gib"] > 0
     assert m["versions"]["h5py"] == h5py.__version__
+
+
+@pytest.fixture(scope="module")
+def view_files(tmp_path_factory) -> dict:
+    """Both view benchmark files, 4 s long (the layouts of the real ones, scaled)."""
+    from bench.make_view_files import DENSE64, SPARSE384
+    from bench.make_view_files import make as make_view
+
+    folder = tmp_path_factory.mktemp("view-data")
+    return {r.name: (r.scaled(4.0), make_view(r.scaled(4.0), folder=folder))
+            for r in (SPARSE384, DENSE64)}
+
+
+def test_view_files_follow_their_recipes(view_files):
+    from bench.make_view_files import SERIES
+
+    for recipe, info in view_files.values():
+        with h5py.File(info["path"], "r") as f:
+            ds = f[SERIES]
+            assert ds.shape == (recipe.samples, recipe.channels) and ds.chunks == recipe.chunks
+            assert ds.compression == ("gzip" if recipe.gzip else None)
+            written = info["chunks"]["signal"] + info["chunks"]["zeros"]
+            assert ds.id.get_num_chunks() == written
+    sparse = view_files["sparse384"][1]["chunks"]
+    assert sparse["unallocated"] > 0 and sparse["zeros"] > sparse["signal"] > 0
+
+
+def test_engine_bench_runs_and_engines_agree(view_files):
+    from bench import bench_engines
+
+    files = tuple(Path(view_files[name][1]["path"]) for name in ("sparse384", "dense64"))
+    rows = bench_engines.measure(["a_first", "a_index", "b_window", "c_stream"],
+                                 list(bench_engines.READERS), 1, files, None)
+    assert {(r["workload"], r["reader"]) for r in rows} == {
+        (w, reader) for w in ("a_first", "a_index", "b_window", "c_stream")
+        for reader in bench_engines.READERS}
+    assert all(r.get("agrees", True) for r in rows)
+    repeat = next(r for r in rows if r["step"] == "same again" and r["reader"] == "pyfive")
+    assert repeat["requests"] == 0
+    index = [r for r in rows if r["workload"] == "a_index"]
+    assert len({r["check"] for r in index}) == 1  # every reader finds the same chunks
+    assert "| b_window | 1 s x 384 | pyfive |" in bench_engines.markdown(rows)

@@ -50,9 +50,9 @@ PYODIDE_CORE = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm
                 "python_stdlib.zip", "pyodide-lock.json")
 MICROPYTHON = ("micropython.mjs", "micropython.wasm")
 MICROPYTHON_NPM = "@micropython/micropython-webassembly-pyscript"
-RESERVED = {"pyodide", "pyscript", "micropython", "wheels", "bokeh", "manifest.json", "stamp.py"}
+RESERVED = {"pyodide", "pyscript", "micropython", "wheels", "bokeh", "manifest.json", "probe.py"}
 # Modules of web/py that the page's MicroPython loads too: dependency-free by design.
-PAGE_SHARED = {"stamp.py": "nwbscope/sources/stamp.py"}
+PAGE_SHARED = {"probe.py": "nwbscope/sources/probe.py"}
 # What the browser needs of our package (the rest of pyproject.toml is for CPython).
 NWBSCOPE_REQUIRES = ("numpy>=1.26", "pyfive==1.2.1")
 

@@ -2,7 +2,8 @@
 
 - ``server``: ``python3 -m server_worker.cli serve`` on a free port, serving the built site
   (``dist/site``, built by ``scripts/test.sh`` before pytest) and the fixture files, which are
-  written by the recipes in ``tests/fixtures/nwb_files.py`` plus a sparse multi-GB HDF5 file.
+  written by the recipes in ``tests/fixtures/nwb_files.py`` plus a sparse multi-GB HDF5 file,
+  and the views' files (``view_series_files``, ``view_units_files``).
 - ``helper``: a small threaded server on another port for what the real one does right and a
   bad server does not: it ignores ``Range`` (``/norange/<name>``, with CORS), sends no CORS
   headers at all (``/nocors/<name>``), and redirects (``/redirect/<name>`` to the real server).
@@ -92,12 +93,15 @@ def data_dir(tmp_path_factory) -> Path:
     """The fixture files the servers offer (written once per session), registered with the
     real server's file registry before it starts (as ``nwbscope open`` registers a file)."""
     from server_worker.files import FileRegistry
+    from tests.fixtures import view_series_files, view_units_files
     from tests.fixtures.nwb_files import write_all, write_minimal
 
     folder = tmp_path_factory.mktemp("viewer-data")
     files = folder / "files"
     write_all(files)
     write_huge(files / "huge.nwb")
+    view_series_files.ensure_files(files)  # view_ephys.nwb, view_odd.h5: the views' tests
+    view_units_files.write_view_units(files / "view_units.nwb")
     write_minimal(folder / "demo.nwb")  # the server's demo slot: no need to generate one
     registry = FileRegistry(folder / "files.json")
     for path in sorted(files.iterdir()):

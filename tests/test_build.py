@@ -158,8 +158,8 @@ def test_page_is_web_without_the_python_package(site: Path) -> None:
             continue
         assert (site / rel).read_bytes() == path.read_bytes(), rel
     assert not (site / "py").exists()
-    shared = (web / "py" / "nwbscope" / "sources" / "stamp.py").read_bytes()
-    assert (site / "stamp.py").read_bytes() == shared  # the page's MicroPython loads it too
+    shared = (web / "py" / "nwbscope" / "sources" / "probe.py").read_bytes()
+    assert (site / "probe.py").read_bytes() == shared  # the page's MicroPython loads it too
 
 
 # -- our own wheel -------------------------------------------------------------------------

@@ -80,12 +80,35 @@ def test_hits_and_misses_and_never_twice() -> None:
     cache = CachedSource(src, block_size=1000, readahead_max=0)
     assert cache.read_range(1500, 2500) == DATA[1500:2500]
     assert cache.stats.snapshot() == {
-        "requests": 1, "bytes_fetched": 2000, "hits": 0, "misses": 2, "reads": 1}
+        "requests": 1, "bytes": 2000, "hits": 0, "misses": 2, "reads": 1}
     assert cache.read_range(1000, 3000) == DATA[1000:3000]
     assert cache.stats.requests == 1 and cache.stats.hits == 2
     assert cache.read_range(2900, 3100) == DATA[2900:3100]  # block 2 hit, block 3 miss
     assert src.batches[-1] == [(3000, 4000)]
-    assert cache.stats.snapshot()["bytes_fetched"] == 3000
+    assert cache.stats.snapshot()["bytes"] == 3000
+
+
+def test_probe_is_counted_once_and_serves_the_first_blocks() -> None:
+    """The opening probe (read before the cache existed) is one request; its full blocks are
+    then hits, and read-ahead goes on from it as from any fetch."""
+    src = RecordingSource()
+    cache = CachedSource(src, block_size=1000, readahead_max=4000, readahead_near=3000,
+                         readahead_initial=1000)
+    cache.add_probe(DATA[:2500])  # two whole blocks, and half a block not kept
+    assert cache.stats.snapshot() == {
+        "requests": 1, "bytes": 2500, "hits": 0, "misses": 0, "reads": 0}
+    assert cache.read_range(0, 2000) == DATA[:2000] and src.batches == []
+    assert cache.read_range(2000, 2100) == DATA[2000:2100]
+    assert src.batches == [[(2000, 4000)]]  # block 2 again, read-ahead on from the probe
+    assert (cache.stats.requests, cache.stats.hits, cache.stats.misses) == (2, 2, 1)
+
+
+def test_probe_of_a_whole_small_file_keeps_its_short_last_block() -> None:
+    src = RecordingSource(DATA[:1500])
+    cache = CachedSource(src, block_size=1000)
+    cache.add_probe(DATA[:1500])
+    assert cache.read_range(0, 1500) == DATA[:1500] and src.batches == []
+    assert cache.stats.requests == 1
 
 
 def test_coalescing_counts_requests() -> None:

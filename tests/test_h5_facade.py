@@ -295,10 +295,10 @@ def test_open_from_bytes_and_stats(odd: dict[str, Path], engine: str) -> None:
         assert f.filename == "layouts.h5" and f.size == len(data)
         np.testing.assert_array_equal(f["contiguous"][:], odd_h5.FLOATS)
         first = f.stats.snapshot()
-        assert first["requests"] >= 1 and 0 < first["bytes_fetched"] <= len(data)
+        assert first["requests"] >= 1 and 0 < first["bytes"] <= len(data)
         f["contiguous"][:]
         again = f.stats.snapshot()
-        assert again["bytes_fetched"] == first["bytes_fetched"]  # nothing fetched twice
+        assert again["bytes"] == first["bytes"]  # nothing fetched twice
         assert again["hits"] > first["hits"]
 
 

@@ -106,11 +106,12 @@ def test_units_table(rich: NWBFile) -> None:
     assert (region.kind, region.target_table) == ("ragged_region", ELECTRODES)
     assert list(units.cell("electrodes", 2)) == [2, 3]
     assert units.cell("quality", 1) == "mua"
-    rows, cut = units.head("spike_times", 3, max_values=20)
-    assert cut and len(rows) == 3
-    np.testing.assert_array_equal(rows[0], expected[0])
-    np.testing.assert_array_equal(rows[1], expected[1][:10])  # 10 + 10 = the 20 allowed
-    assert len(rows[2]) == 0
+    head = units.head("spike_times", 3, max_values=15)  # 10, 17, 24 spikes: each row cut alone
+    assert head.cut and len(head.values) == 3
+    np.testing.assert_array_equal(head.values[0], expected[0])
+    np.testing.assert_array_equal(head.values[1], expected[1][:15])
+    np.testing.assert_array_equal(head.values[2], expected[2][:15])
+    assert (head.lengths, head.more) == ([10, 17, 24], [0, 2, 9])
     assert list(units.ids()) == list(range(rec.N_UNITS))
 
 
@@ -138,7 +139,7 @@ def test_stats_count_reads(rich_nwb: Path, engine: str) -> None:
         nwb.metadata  # noqa: B018 - reading it is the point
         after = nwb.stats
         assert after["requests"] >= before["requests"]
-        assert 0 < after["bytes_fetched"] <= rich_nwb.stat().st_size
+        assert 0 < after["bytes"] <= rich_nwb.stat().st_size
         assert nwb.size == rich_nwb.stat().st_size
 
 
@@ -165,9 +166,9 @@ def test_timestamps_span_reads_first_and_last_only(tmp_path: Path, engine: str) 
     with open_nwb(path, engine=engine, block_size=4096, readahead_max=4096) as nwb:
         series = nwb["/series"]
         assert "timestamps" in series and "data" in series  # metadata read first
-        before = nwb.stats["bytes_fetched"]
+        before = nwb.stats["bytes"]
         base = nwb.timebase("/series")
-        fetched = nwb.stats["bytes_fetched"] - before
+        fetched = nwb.stats["bytes"] - before
     assert (base.n_samples, base.start, base.stop) == (200_000, stamps[0], stamps[-1])
     assert fetched <= 16 * 1024
 
@@ -181,8 +182,8 @@ def test_doubly_ragged_column(rich: NWBFile) -> None:
     for row, expected in enumerate(rec.PLACE_LAPS):
         cell = fields.cell("lap_spikes", row)
         assert [list(lap) for lap in cell] == expected
-    rows, cut = fields.head("lap_spikes", 5)
-    assert not cut and [[list(lap) for lap in r] for r in rows] == rec.PLACE_LAPS
+    head = fields.head("lap_spikes", 5)
+    assert not head.cut and [[list(lap) for lap in r] for r in head.values] == rec.PLACE_LAPS
     assert fields.cell("center_m", 2) == rec.PLACE_CENTERS[2]
 
 

@@ -9,6 +9,7 @@ worker answers for a fixture file (``ViewerSession.details``) and reads the HTML
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -19,6 +20,7 @@ import pytest
 from nwbscope.nwb.preview import MAX_CHUNK_BYTES
 from nwbscope.nwb.tables import MAX_CELL_VALUES
 from nwbscope.viewer import ViewerSession
+from tests import micropython
 from tests.fixtures import nwb_files as rec
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -145,3 +147,21 @@ def test_a_column_that_failed_is_not_drawn_empty() -> None:
     html = render.preview_body({"kind": "table", "n_rows": 1, "ids": [0], "columns": [column]})
     [row] = table_cells(html)
     assert row[1] == ({"class": "error", "title": "gzip is not available"}, "not read")
+
+
+@micropython.needs_micropython
+def test_the_page_micropython_draws_the_same_marks(raw_nwb: Path, tmp_path: Path) -> None:
+    """render.py runs in MicroPython on the page: the marks and the button come out there too
+    (values may print with other float digits, so the marks are compared, not the text)."""
+    with session_of(raw_nwb, "h5py") as session:
+        answers = [session.details("/units"), session.details(ES)]
+    code = ("import json, render\n"
+            "for d in json.load(open('/data.json')):\n"
+            "    print(render.details_html(d))\n")
+    out = micropython.run({"render.py": WEB / "render.py"}, code, tmp_path, json.dumps(answers))
+    html = "".join(render.details_html(d) for d in answers)
+    marks = ([e for e in elements(html, "span") if e[0].get("class") == "more"]
+             + [e for e in elements(html, "button") if e[0].get("class") == "open-view"])
+    got = ([e for e in elements(out, "span") if e[0].get("class") == "more"]
+           + [e for e in elements(out, "button") if e[0].get("class") == "open-view"])
+    assert got == marks and len(marks) == 3  # two cut spike trains, one View button

@@ -148,7 +148,8 @@ def test_details_table(session: ViewerSession) -> None:
     assert preview["colnames"] == ["quality", "spike_times", "electrodes"]
     columns = {c["name"]: c for c in preview["columns"]}
     assert columns["spike_times"]["values"][0] == rec.spike_times()[0].tolist()
-    assert columns["spike_times"]["truncated"] is True  # 120 spikes in 5 rows, 64 shown
+    assert columns["spike_times"]["truncated"] is True  # 10 + 7 i spikes, 20 a row shown
+    assert columns["spike_times"]["more"] == [0, 0, 4, 11, 18]
     assert columns["electrodes"]["values"][:2] == [[0, 1], [1, 2]]
     assert columns["electrodes"]["target_table"] == ELECTRODES
     trials = {c["name"]: c for c in session.details("/intervals/trials")["preview"]["columns"]}
@@ -185,9 +186,27 @@ def test_not_found(session: ViewerSession) -> None:
 
 
 def test_stats_shape(session: ViewerSession) -> None:
+    """The page's status bar reads these names (``data-requests data-bytes data-hits``)."""
     stats = session.stats()
-    assert set(stats) == {"requests", "bytes", "hits", "misses"}
+    assert set(stats) == {"requests", "bytes", "hits", "misses", "reads"}
     assert stats["requests"] >= 1 and stats["bytes"] > 0
+
+
+def test_stats_are_the_source_record_end_to_end(rich_nwb: Path, engine: str) -> None:
+    """One record from the block cache to the page: what the cache counts (the probe
+    included, as the worker hands it in) is what the session answers, under the same names."""
+    from nwbscope.sources.cache import CachedSource, IOStats
+    from nwbscope.sources.local import LocalFileSource
+
+    record, posted = IOStats(), []
+    record.on_request = lambda: posted.append(record.requests)
+    cached = CachedSource(LocalFileSource(rich_nwb), stats=record)
+    cached.add_probe(rich_nwb.read_bytes()[: 64 * 1024])
+    with contextlib.closing(ViewerSession(cached, engine=engine)) as viewer:
+        viewer.details("/units")
+        assert viewer.stats() == record.snapshot() == viewer.file.stats
+        assert viewer.stats()["requests"] == len(posted) == posted[-1] >= 2
+        assert viewer.stats()["hits"] >= 1  # the superblock, from the probe's bytes
 
 
 def test_plain_hdf5(plain_hdf5: Path, engine: str) -> None:

@@ -87,7 +87,14 @@ def test_column_values(units, ref):
     expected = [", ".join(dict.fromkeys(locations[r] for r in rows))
                 for rows in vu.unit_electrodes()]
     assert list(units.values("electrodes.location")) == expected
-    names = {c.name for c in units.columns}
+    depth = ref.electrodes["y"][:]
+    mean_depth = [np.mean([depth[r] for r in rows]) for rows in vu.unit_electrodes()]
+    np.testing.assert_allclose(units.values("electrodes.y"), mean_depth)
+    np.testing.assert_array_equal(units.sort_units("electrodes.y"),
+                                  np.argsort(mean_depth, kind="stable"))
+    kinds = {c.name: c.kind for c in units.columns}
+    assert kinds["electrodes.y"] == "numeric" and kinds["electrodes.location"] == "text"
+    names = set(kinds)
     assert {"quality", "location", "snr", "electrodes", "electrodes.location",
             "firing_rate_hz"} <= names
     assert "spike_times" not in names

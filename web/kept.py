@@ -4,22 +4,17 @@ The worker keeps, after each open of a URL, the header and tree it answered, sta
 file's size, ETag and Last-Modified (``nwbscope.sources.browser.save_tree``, Cache API store
 ``nwbscope-tree-v1``). On the next visit the page (MicroPython: it cannot import nwbscope)
 probes the file itself while Pyodide boots, compares the stamps here, draws the kept tree if
-they match, and hands its probe to the worker so that no second one is made.
+they match, and hands its probe to the worker so that no second one is made. The probe, how
+its answer is read and the stamp are ``probe.py`` (``nwbscope.sources.probe``, placed on the
+site by the build), the same module the worker reads its own probe with.
 """
 
 import json
 
+from probe import RANGED, fetch_init, handover, read_answer, same_file
 from pyscript import window
-from stamp import same_file
 
 TREE_CACHE = "nwbscope-tree-v1"
-PROBE_INIT = '{"headers": {"Range": "bytes=0-65535"}}'  # as the worker's opening probe
-
-
-def content_range_total(value):
-    """The total in ``bytes 0-99/1000``; None when absent or ``*``."""
-    total = str(value or "").rsplit("/", 1)[-1]
-    return int(total) if total.isdigit() else None
 
 
 async def probe(url):
@@ -33,14 +28,12 @@ async def probe(url):
     if not found:
         return None, None
     entry = json.loads(str(await found.text()))
-    response = await window.fetch(url, window.JSON.parse(PROBE_INIT))
-    total = content_range_total(response.headers.get("Content-Range"))
-    if int(response.status) != 206 or total is None:
+    response = await window.fetch(url, window.JSON.parse(json.dumps(fetch_init())))
+    kind, _size, stamp = read_answer(response.status, lambda name: response.headers.get(name))
+    if kind != RANGED:
         return None, None  # the worker opens it as usual, with its own probe
-    stamp = {"size": total, "etag": response.headers.get("ETag") or None,
-             "last_modified": response.headers.get("Last-Modified") or None}
     final_url = str(response.url or url)
-    handover = (url, json.dumps(dict(stamp, final_url=final_url)), await response.arrayBuffer())
+    given = (url, json.dumps(handover(final_url, stamp)), await response.arrayBuffer())
     if entry.get("final_url") != final_url or not same_file(entry.get("stamp"), stamp):
-        return handover, None
-    return handover, entry["reply"]
+        return given, None
+    return given, entry["reply"]

@@ -44,7 +44,9 @@ from pyscript import PyWorker, document, window
 from tree_panel import TreePanel
 from view_panels import ViewPanels
 
-WORKER_FILES = '{"files": {"./workers/view_calls.py": "./view_calls.py"}}'
+# the worker's own modules, and probe.py (its early probe runs before nwbscope is installed)
+WORKER_FILES = ('{"files": {"./workers/view_calls.py": "./view_calls.py",'
+                ' "./probe.py": "./probe.py"}}')
 
 
 class Viewer:
@@ -296,6 +298,7 @@ el("views").addEventListener("change", viewer.panels.on_change)
 document.addEventListener("nwbscope-window", viewer.panels.on_window)
 document.addEventListener("nwbscope-option", viewer.panels.on_option)
 document.addEventListener("nwbscope-cursor", viewer.panels.on_cursor)
+document.addEventListener("nwbscope-open", viewer.panels.on_open)
 el("open-form").addEventListener("submit", viewer.on_submit)
 el("file-input").addEventListener("change", viewer.on_file_input)
 document.addEventListener("dragover", viewer.on_dragover)

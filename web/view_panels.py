@@ -138,10 +138,8 @@ class ViewPanels:
         box.querySelector(".panel-title").textContent = panel["title"]
         box.querySelector(".panel-body").id = "body-" + panel_id
         self._alternatives(box, path, panel.get("alternatives") or [])
-        if panel["time_based"] and self.window is None:
-            span = panel["span"] or [0.0, 1.0]
-            self.set_window((span[0], min(span[1], span[0] + 10.0)) if span[1] > span[0]
-                            else (span[0], span[0] + 1.0))
+        if panel["time_based"] and self.window is None:  # the first: its window is shared
+            self.set_window(panel["window"])
         await window.nwbscopeViews.embed(panel_id, panel["doc"], "body-" + panel_id,
                                          panel["time_based"])
         await self.update(panel_id)
@@ -234,6 +232,16 @@ class ViewPanels:
                                              "body-" + panel_id,
                                              self.info[panel_id]["time_based"])
         await self.update(panel_id)
+
+    def on_open(self, event):
+        """Open an object's view with the window moved to ``t`` (its width kept)."""
+        t = float(event.detail.t)
+        width = (self.window[1] - self.window[0]) if self.window else 10.0
+        self.set_window((t, t + width))
+        for panel_id in self.order:
+            if self.info[panel_id]["time_based"]:
+                asyncio.create_task(self.update(panel_id))
+        asyncio.create_task(self.show(str(event.detail.path)))
 
     def on_cursor(self, event):
         set_status("cursor at " + f"{float(event.detail.t):.6g}" + " s")

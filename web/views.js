@@ -8,6 +8,7 @@
 //   nwbscope-window {panel, start, end}   a panel's x range moved (others already follow)
 //   nwbscope-cursor {panel, t}            the cursor was set by a tap
 //   nwbscope-option {panel, name, value}  a control inside a panel changed
+//   nwbscope-open   {path, t}             open an object's view at time t (alignment view)
 //   nwbscope-frame  {panel, seq, complete} a frame was drawn (tests and benchmarks wait on it)
 // Names inside each document (x_range, cursor, status, sources) come from
 // nwbscope/views/bokeh_kit.py.
@@ -113,6 +114,10 @@ const V = {
   cursor(panelId, t) {
     V.setCursor(t);
     document.dispatchEvent(new CustomEvent("nwbscope-cursor", {detail: {panel: panelId, t}}));
+  },
+
+  openAt(path, t) {  // from the alignment view: open that object's view at that time
+    document.dispatchEvent(new CustomEvent("nwbscope-open", {detail: {path, t}}));
   },
 
   option(panelId, name, value) {

@@ -28,10 +28,8 @@ import time
 from polyscript import xworker
 from pyscript import sync
 
-STATE = {"site": "", "session": None, "counter": None, "last_post": 0.0, "generation": 0,
+STATE = {"site": "", "session": None, "stats": None, "last_post": 0.0, "generation": 0,
          "early": None, "saving": None}
-WHOLE_FILE_LIMIT = 64 * 1024 * 1024
-PROBE_BYTES = 64 * 1024  # nwbscope.sources.browser.DEFAULT_PROBE_BYTES (not importable yet)
 
 
 def post(kind, **fields):
@@ -107,13 +105,15 @@ async def init(config_json):
 
 def _start_probe(url):
     """``(fetch promise, AbortController)`` of the opening probe, issued now and read later
-    by ``nwbscope.sources.browser.open_url`` (same request as it would make itself)."""
+    by ``nwbscope.sources.browser.open_url``: the same request, from the same module
+    (``probe.py`` is ``nwbscope.sources.probe``, given to this worker as a file because the
+    package is not installed yet)."""
     from js import AbortController, Object, fetch
+    from probe import fetch_init
     from pyodide.ffi import create_once_callable, to_js
 
     controller = AbortController.new()
-    init = to_js({"headers": {"Range": f"bytes=0-{PROBE_BYTES - 1}"},
-                  "signal": controller.signal}, dict_converter=Object.fromEntries)
+    init = to_js(dict(fetch_init(), signal=controller.signal), dict_converter=Object.fromEntries)
     promise = fetch(url, init)
     promise.catch(create_once_callable(lambda _error: None))  # an unused probe is aborted
     return promise, controller
@@ -145,15 +145,18 @@ def core_packages(manifest):
 def _on_request():
     """Live counters during a long open: at most five updates a second."""
     now = time.time()
-    if now - STATE["last_post"] > 0.2:
+    if now - STATE["last_post"] > 0.2 and STATE["stats"] is not None:
         STATE["last_post"] = now
         post("stats", **_stats())
 
 
-def _counter():
-    from nwbscope.sources.browser import RequestCounter
+def _new_stats():
+    """The I/O record of the file being opened: the block cache counts into it, the probe
+    first, and it goes to the page as it is (``_stats``)."""
+    from nwbscope.sources.cache import IOStats
 
-    return RequestCounter(_on_request)
+    STATE["stats"] = IOStats(_on_request)
+    return STATE["stats"]
 
 
 async def open_url(url):
@@ -162,11 +165,9 @@ async def open_url(url):
     try:
         from nwbscope.sources.browser import open_url as open_remote
 
-        counter = _counter()
-        STATE["counter"] = counter
+        stats = _new_stats()
         post("progress", text="reading file")
-        opened = await open_remote(url, whole_file_limit=WHOLE_FILE_LIMIT, counter=counter,
-                                   pending=_take_probe(url))
+        opened = await open_remote(url, stats=stats, pending=_take_probe(url))
         return await _open_remote_source(opened, url, generation)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "open " + url)
@@ -177,18 +178,17 @@ async def open_probed(url, probe_json, head):
     after that probe); ``head`` is the probe's body (an ArrayBuffer), counted here."""
     generation = _close()
     try:
-        from nwbscope.sources.browser import OpenedSource, XhrRangeSource
+        from nwbscope.sources.browser import OpenedSource, XhrRangeSource, probed
+        from nwbscope.sources.probe import handover_stamp
 
         _take_probe(None)
         probe = json.loads(probe_json)
-        counter = _counter()
-        STATE["counter"] = counter
+        stats = _new_stats()
         post("progress", text="reading file")
-        data = head.to_bytes()
-        counter.add(len(data))
-        stamp = {key: probe.get(key) for key in ("size", "etag", "last_modified")}
-        source = XhrRangeSource(probe["final_url"], int(probe["size"]), data, counter=counter)
-        opened = OpenedSource(source, probe["final_url"], stamp=stamp)
+        stamp = handover_stamp(probe)
+        remote = XhrRangeSource(probe["final_url"], stamp["size"])
+        opened = OpenedSource(probed(remote, head.to_bytes(), stats), probe["final_url"],
+                              stamp=stamp)
         return await _open_remote_source(opened, url, generation)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "open " + url)
@@ -202,18 +202,17 @@ async def _open_remote_source(opened, url, generation):
         return json.dumps({"ok": False, "superseded": True, "error": {
             "type": "Superseded", "message": "Another file was opened meanwhile."}})
     reply = _open_source(source, opened.notes, url)  # snippets: the stable URL
-    if opened.stamp:
-        _keep_metadata(url, opened, source if not kept or source.stats.requests else None, reply)
+    if opened.stamp:  # the blocks again only if some were fetched beyond those kept
+        _keep_metadata(url, opened, source if not kept or source.stats.misses else None, reply)
     return reply
 
 
 async def _with_kept_metadata(opened):
-    """``(CachedSource, blocks were preloaded)``: the block cache over the opened source,
-    filled from the Cache API when the probe says the file is the one kept."""
+    """``(CachedSource, blocks were preloaded)``: the opened block cache, filled from the
+    Cache API when the probe says the file is the one kept."""
     from nwbscope.sources.browser import load_metadata
-    from nwbscope.sources.cache import CachedSource
 
-    source = CachedSource(opened.source)
+    source = opened.source
     if not opened.stamp:
         return source, False
     try:
@@ -254,17 +253,17 @@ def open_file(file):
     _close()
     try:
         from nwbscope.sources.browser import BrowserFileSource
+        from nwbscope.sources.cache import CachedSource
 
-        counter = _counter()
-        STATE["counter"] = counter
+        stats = _new_stats()
         post("progress", text="reading file")
-        return _open_source(BrowserFileSource(file, counter), [], None)
+        return _open_source(CachedSource(BrowserFileSource(file), stats=stats), [], None)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "open the local file")
 
 
 def _open_source(source, notes, url):
-    """The session over ``source`` (the HDF5 layer wraps it in the block cache once)."""
+    """The session over ``source``, a block cache counting into ``STATE["stats"]``."""
     from nwbscope.viewer import ViewerSession
 
     session = ViewerSession(source, name=source.name, source=url or source.name)
@@ -280,7 +279,7 @@ def _close():
     """Forget the open file; returns the number of this open (later opens supersede it)."""
     STATE["generation"] += 1
     session = STATE.get("session")
-    STATE["session"] = STATE["counter"] = None
+    STATE["session"] = STATE["stats"] = None
     if session is not None:
         try:
             session.close()
@@ -314,14 +313,10 @@ def details(path):
 
 
 def _stats():
-    """Network requests and bytes (the opening probe included) and block-cache hits."""
-    counter, session = STATE.get("counter"), STATE.get("session")
-    stats = {"requests": 0, "bytes": 0, "hits": 0}
-    if counter is not None:
-        stats["requests"], stats["bytes"] = counter.requests, counter.bytes
-    if session is not None:
-        stats["hits"] = session.stats().get("hits", 0)
-    return stats
+    """The open file's I/O record as it is (requests and bytes, the opening probe included;
+    block-cache hits and misses); None before any file is opened."""
+    stats = STATE.get("stats")
+    return None if stats is None else stats.snapshot()
 
 
 def stats():

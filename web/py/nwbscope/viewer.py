@@ -85,9 +85,8 @@ class ViewerSession:
         return rows
 
     def stats(self) -> dict[str, int]:
-        counters = self.file.stats
-        return {"requests": counters["requests"], "bytes": counters["bytes_fetched"],
-                "hits": counters["hits"], "misses": counters["misses"]}
+        """The file's I/O record as it is (``sources.cache.IOStats.snapshot``)."""
+        return self.file.stats
 
     def details(self, path: str, max_chunk_bytes: int = MAX_CHUNK_BYTES) -> dict[str, Any]:
         """Everything about one object; the preview decodes at most ``max_chunk_bytes`` of

@@ -12,6 +12,7 @@ a caller that writes into its result can never change what the next read sees.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
@@ -49,6 +50,7 @@ class ChunkCache:
         self._budget = int(budget)
         self._chunks: OrderedDict[int, np.ndarray] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()  # one file may be read from several threads in CPython
         self.stats = ChunkCacheStats()
 
     @property
@@ -60,8 +62,9 @@ class ChunkCache:
         """A new budget applies at once: a smaller one drops the oldest chunks now."""
         if value < 0:
             raise ValueError("the chunk cache budget must be 0 or more bytes")
-        self._budget = int(value)
-        self._shrink()
+        with self._lock:
+            self._budget = int(value)
+            self._shrink()
 
     @property
     def cached_bytes(self) -> int:
@@ -74,29 +77,32 @@ class ChunkCache:
         return address in self._chunks
 
     def get(self, address: int) -> np.ndarray | None:
-        chunk = self._chunks.get(address)
-        if chunk is None:
-            self.stats.misses += 1
-            return None
-        self._chunks.move_to_end(address)
-        self.stats.hits += 1
-        return chunk
+        with self._lock:
+            chunk = self._chunks.get(address)
+            if chunk is None:
+                self.stats.misses += 1
+                return None
+            self._chunks.move_to_end(address)
+            self.stats.hits += 1
+            return chunk
 
     def put(self, address: int, chunk: np.ndarray) -> None:
         """Keep ``chunk`` (made read-only) unless it alone exceeds the budget."""
         chunk.flags.writeable = False
-        old = self._chunks.pop(address, None)
-        if old is not None:
-            self._bytes -= old.nbytes
-        if chunk.nbytes > self._budget:
-            return
-        self._chunks[address] = chunk
-        self._bytes += chunk.nbytes
-        self._shrink()
+        with self._lock:
+            old = self._chunks.pop(address, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            if chunk.nbytes > self._budget:
+                return
+            self._chunks[address] = chunk
+            self._bytes += chunk.nbytes
+            self._shrink()
 
     def clear(self) -> None:
-        self._chunks.clear()
-        self._bytes = 0
+        with self._lock:
+            self._chunks.clear()
+            self._bytes = 0
 
     def _shrink(self) -> None:
         while self._bytes > self._budget and self._chunks:

@@ -18,8 +18,9 @@ u64 offset per dimension plus one for the element size.
 from __future__ import annotations
 
 import struct
+import threading
 from bisect import bisect_right
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,7 +28,15 @@ from ..errors import CorruptFileError
 
 HEADER = struct.Struct("<4sBBHQQ")
 GUESS_ENTRIES = 64  # libhdf5 sizes chunk nodes for 2K entries, K = 32 unless set otherwise
-NO_KEY = -1
+
+
+class Found(NamedTuple):
+    """Per wanted chunk: whether it was written, and its address, stored size, filter mask."""
+
+    found: np.ndarray
+    addresses: np.ndarray
+    sizes: np.ndarray
+    masks: np.ndarray
 
 
 class ChunkIndex:
@@ -64,6 +73,7 @@ class ChunkIndex:
         self.sizes = np.empty(0, dtype=np.uint32)
         self.masks = np.empty(0, dtype=np.uint32)
         self.nodes_read = 0
+        self._lock = threading.Lock()
 
     @property
     def complete(self) -> bool:
@@ -74,25 +84,30 @@ class ChunkIndex:
         """Grid coordinates (..., rank) -> linear chunk numbers (C order over the grid)."""
         return np.asarray(coords, dtype=np.int64) @ self._strides
 
-    def lookup(self, keys: np.ndarray, first: tuple[int, ...], last: tuple[int, ...]) -> np.ndarray:
-        """Rows into the arrays for linear chunk numbers ``keys`` (``NO_KEY``: not written).
+    def lookup(self, keys: np.ndarray, first: tuple[int, ...], last: tuple[int, ...]) -> Found:
+        """Where the chunks with linear numbers ``keys`` are (``found`` False: never written).
 
         ``first``/``last`` are the smallest and largest grid coordinates among them; only
         subtrees whose key range meets ``[first, last]`` are read.
         """
         lo = tuple(g * c for g, c in zip(first, self.chunks, strict=True))
         hi = tuple(g * c for g, c in zip(last, self.chunks, strict=True))
-        self._load(lo, hi)
+        with self._lock:  # the arrays are replaced, never changed: a consistent set here
+            self._load(lo, hi)
+            known, addresses, sizes, masks = self.keys, self.addresses, self.sizes, self.masks
         keys = np.asarray(keys, dtype=np.int64)
-        if not len(self.keys):
-            return np.full(keys.shape, NO_KEY, dtype=np.int64)
-        rows = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        return np.where(self.keys[rows] == keys, rows, NO_KEY)
+        if not len(known):
+            nothing = np.zeros(keys.shape, dtype=np.int64)
+            return Found(nothing.astype(bool), nothing, nothing, nothing)
+        rows = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+        return Found(known[rows] == keys, addresses[rows].astype(np.int64),
+                     sizes[rows].astype(np.int64), masks[rows].astype(np.int64))
 
     def load_all(self) -> int:
         """Read the whole tree; the number of written chunks."""
-        self._load((-1,) * self.rank, (1 << 64,) * self.rank)
-        return len(self.keys)
+        with self._lock:
+            self._load((-1,) * self.rank, (1 << 64,) * self.rank)
+            return len(self.keys)
 
     # -- reading nodes ----------------------------------------------------------------------
     def _load(self, lo: tuple[int, ...], hi: tuple[int, ...]) -> None:

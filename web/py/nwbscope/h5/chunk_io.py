@@ -80,8 +80,8 @@ class ChunkIO:
         if not isinstance(cached, CachedSource):
             return cached.read_ranges(spans)
         datas = cached.source.read_ranges(spans)
-        cached.stats.requests += len(spans)
-        cached.stats.bytes_fetched += sum(len(d) for d in datas)
+        for data in datas:
+            cached.stats.request(len(data))
         cached.stats.reads += sum(len(members) for _, _, members in runs)
         return datas
 

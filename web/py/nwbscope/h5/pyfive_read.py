@@ -26,7 +26,7 @@ from ..errors import (
     UnsupportedFeatureError,
 )
 from .chunk_cache import ChunkCache
-from .chunk_index import NO_KEY, ChunkIndex
+from .chunk_index import ChunkIndex
 from .chunk_io import ChunkIO, MiB, decode_chunk_array
 from .chunk_plan import AxisPart, axis_parts, fill, place
 from .filters import Filter
@@ -70,10 +70,11 @@ class DatasetReader:
 
     def read_selection(self, box: Box) -> np.ndarray:
         """The selected values (``box.local`` applied), as a new writable array."""
-        if not box.empty and self.layout.kind == "chunked":
+        arrays = sum(isinstance(item, np.ndarray) for item in box.local)
+        if not box.empty and self.layout.kind == "chunked" and arrays < 2:
             self._check_chunk_index()
             return self._chunked_selection(box)
-        return np.asarray(self.read_box(box)[box.local])
+        return _apply_local(self.read_box(box), box.local)
 
     def read_box(self, box: Box) -> np.ndarray:
         if box.empty:
@@ -172,38 +173,36 @@ class DatasetReader:
         if index is None:  # no chunk was ever written
             out[...] = self.fill
             return out
-        grids = np.meshgrid(*[[p.chunk for p in parts] for parts in plans], indexing="ij")
-        coords = np.stack([g.reshape(-1) for g in grids], axis=1)
-        rows = index.lookup(index.linear(coords), tuple(coords.min(axis=0).tolist()),
-                            tuple(coords.max(axis=0).tolist()))
+        numbers = itertools.product(*[[p.chunk for p in parts] for parts in plans])
+        coords = np.array(list(numbers), dtype=np.int64).reshape(-1, len(plans))
+        where = index.lookup(index.linear(coords), tuple(coords.min(axis=0).tolist()),
+                             tuple(coords.max(axis=0).tolist()))
         cache = self.chunk_cache
-        todo: list[tuple[tuple[AxisPart, ...], int]] = []
-        for cell, row in zip(itertools.product(*plans), rows.tolist(), strict=True):
-            if row == NO_KEY:
+        todo: list[tuple[tuple[AxisPart, ...], int, int, int]] = []  # cell, address, size, mask
+        for cell, found, address, size, mask in zip(
+            itertools.product(*plans), where.found.tolist(), where.addresses.tolist(),
+            where.sizes.tolist(), where.masks.tolist(), strict=True,
+        ):
+            if not found:
                 fill(out, self.fill, cell)
                 continue
-            chunk = cache.get(int(index.addresses[row]))
+            chunk = cache.get(address)
             if chunk is None:
-                todo.append((cell, row))
+                todo.append((cell, address, size, mask))
             else:
                 place(out, chunk, cell)
-        for batch in _batches(todo, index.sizes):
-            self._read_batch(out, batch, index)
+        for batch in _batches(todo):
+            self._read_batch(out, batch)
         return out
 
     def _read_batch(
-        self, out: np.ndarray, batch: list[tuple[tuple[AxisPart, ...], int]], index: ChunkIndex
+        self, out: np.ndarray, batch: list[tuple[tuple[AxisPart, ...], int, int, int]]
     ) -> None:
-        spans = []
-        for _, row in batch:
-            address = int(index.addresses[row])
-            spans.append((address, address + int(index.sizes[row])))
-        raws = self._io.read(spans)
+        raws = self._io.read([(address, address + size) for _, address, size, _ in batch])
         chunks = self.layout.chunks or ()
         cache = self.chunk_cache
-        for (cell, row), raw, (address, _) in zip(batch, raws, spans, strict=True):
-            chunk = decode_chunk_array(raw, self.pipeline, int(index.masks[row]), self.dtype,
-                                       chunks, self.path)
+        for (cell, address, _, mask), raw in zip(batch, raws, strict=True):
+            chunk = decode_chunk_array(raw, self.pipeline, mask, self.dtype, chunks, self.path)
             cache.stats.decoded += 1
             cache.stats.decoded_bytes += chunk.nbytes
             cache.put(address, chunk)
@@ -226,15 +225,23 @@ class DatasetReader:
             raise TruncatedFileError(self._source.name, self._source.size, stop)
 
 
+def _apply_local(arr: np.ndarray, local: tuple[Any, ...]) -> np.ndarray:
+    """``local`` applied as h5py does: integers drop their axis first, so one index list
+    keeps its place (numpy would move it to the front past an integer and a slice). Two or
+    more lists (which h5py refuses) are then indexed pointwise, as numpy does."""
+    view = arr[tuple(item if isinstance(item, int) else slice(None) for item in local)]
+    return np.asarray(view[tuple(item for item in local if not isinstance(item, int))])
+
+
 def _batches(
-    todo: list[tuple[tuple[AxisPart, ...], int]], sizes: np.ndarray
-) -> list[list[tuple[tuple[AxisPart, ...], int]]]:
+    todo: list[tuple[tuple[AxisPart, ...], int, int, int]],
+) -> list[list[tuple[tuple[AxisPart, ...], int, int, int]]]:
     """Split the chunks to read so that no batch holds much more than ``BATCH_BYTES`` of
     stored bytes at once (a whole-series read then never needs its bytes twice in memory)."""
-    batches: list[list[tuple[tuple[AxisPart, ...], int]]] = []
+    batches: list[list[tuple[tuple[AxisPart, ...], int, int, int]]] = []
     total = BATCH_BYTES
     for item in todo:
-        size = int(sizes[item[1]])
+        size = item[2]
         if total + size > BATCH_BYTES and (not batches or batches[-1]):
             batches.append([])
             total = 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import NotFoundError
 from ..h5.api import File, Group
+from ..sources.cache import IOStats
 from .metadata import Metadata, read_metadata
 from .tables import Table, is_table
 from .timebase import TimeBase, read_timebase
@@ -19,13 +20,12 @@ from .tree import NodeInfo, list_children
 from .types import TypeHierarchy, read_hierarchy
 from .values import text
 
-STAT_KEYS = ("requests", "bytes_fetched", "hits", "misses", "reads")
-
 
 class NWBFile:
     """One open file. ``f["/acquisition/X"]`` gives the h5py-like node; the methods add NWB."""
 
-    def __init__(self, h5: File, size: int | None = None, io_stats: Any = None) -> None:
+    def __init__(self, h5: File, size: int | None = None,
+                 io_stats: IOStats | None = None) -> None:
         self.h5 = h5
         self.name: str = getattr(h5, "filename", "") or "the file"
         self.engine: str = getattr(h5, "engine", "")
@@ -95,11 +95,9 @@ class NWBFile:
     # -- I/O ----------------------------------------------------------------------------
     @property
     def stats(self) -> dict[str, int]:
-        """Requests, bytes fetched and block-cache hits/misses since the file was opened."""
-        if self._io_stats is None:
-            return dict.fromkeys(STAT_KEYS, 0)
-        snapshot = self._io_stats.snapshot()
-        return {key: int(snapshot.get(key, 0)) for key in STAT_KEYS}
+        """The I/O record since the file was opened (``sources.cache.IOStats``: requests,
+        bytes, block-cache hits and misses, reads), as the page's status bar gets it."""
+        return (self._io_stats or IOStats()).snapshot()
 
     def close(self) -> None:
         self.h5.close()

@@ -19,6 +19,8 @@ Why it is shaped this way:
   must allow.
 - The probe may be started before this module can even be imported (the worker issues it while
   numpy loads) and handed over as ``pending``; its answer is read exactly as if issued here.
+  What the probe asks and how its answer is read (status, ``Content-Range``, the stamp, the
+  size limits) is ``probe.py``, the one module the page, the worker and this share.
 - The metadata blocks a first open read are kept in the Cache API (``save_metadata``), keyed by
   the final URL and stamped with the probe's size, ``ETag`` and ``Last-Modified``. The next
   open of that URL makes its probe anyway; if the stamps match (``same_file``) the blocks fill
@@ -29,78 +31,65 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import json
-import re
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CorsError, FetchError, NoRangeSupportError, SourceError
 from .base import BaseSource
+from .cache import CachedSource, IOStats
 from .memory import MemorySource
-from .stamp import same_file
+from .probe import (
+    EMPTY,
+    NO_SIZE,
+    PROBE_BYTES,
+    RANGED,
+    WHOLE,
+    WHOLE_FILE_LIMIT,
+    can_validate,
+    fetch_init,
+    read_answer,
+    same_file,
+)
 
-DEFAULT_PROBE_BYTES = 64 * 1024
-DEFAULT_WHOLE_FILE_LIMIT = 64 * 1024 * 1024
 METADATA_CACHE = "nwbscope-metadata-v1"  # the Cache API store; bump when the format changes
 TREE_CACHE = "nwbscope-tree-v1"  # the page reads it too (web/kept.py), by the URL it was given
 METADATA_MAX_BYTES = 8 * 1024 * 1024  # per file: the tree of a 321 MB file reads about 6 MB
-_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
-
-
-def total_from_content_range(value: str | None) -> int | None:
-    """The total size in ``'bytes 0-99/1000'`` or ``'bytes */1000'``; None when unknown."""
-    match = _CONTENT_RANGE.match(value or "")
-    if not match or match.group(3) == "*":
-        return None
-    return int(match.group(3))
 
 
 @dataclass
 class OpenedSource:
-    """What opening a URL gave: the source, and notes for the page (e.g. 'read whole')."""
+    """What opening a URL gave: the block cache over the file (the probe's bytes in it, the
+    probe counted in its ``stats``), and notes for the page (e.g. 'read whole')."""
 
-    source: BaseSource
+    source: CachedSource
     url: str
     notes: list[str] = field(default_factory=list)
     stamp: dict[str, Any] = field(default_factory=dict)  # size, etag, last_modified (probe)
 
 
-class RequestCounter:
-    """Real network requests and bytes, counted where they happen (the probe included)."""
-
-    def __init__(self, on_request: Callable[[], None] | None = None) -> None:
-        self.requests = 0
-        self.bytes = 0
-        self.on_request = on_request
-
-    def add(self, nbytes: int) -> None:
-        self.requests += 1
-        self.bytes += nbytes
-        if self.on_request is not None:
-            self.on_request()
+def probed(source: BaseSource, head: bytes, stats: IOStats | None = None) -> CachedSource:
+    """The block cache over ``source``, holding the probe's ``head`` and counting it as the
+    request it was: every later network request is one the cache asks of ``source``."""
+    cached = CachedSource(source, stats=stats)
+    cached.add_probe(head)
+    return cached
 
 
 class XhrRangeSource(BaseSource):
-    """A remote file read with synchronous ``Range`` XMLHttpRequests (worker only)."""
+    """A remote file read with synchronous ``Range`` XMLHttpRequests (worker only): one
+    request per range, counted by the block cache above it."""
 
-    def __init__(
-        self, url: str, size: int, head: bytes = b"", *, name: str | None = None,
-        counter: RequestCounter | None = None,
-    ) -> None:
+    def __init__(self, url: str, size: int, *, name: str | None = None) -> None:
         self.url = url
         self.name = name or _name_from_url(url)
         self._size = size
-        self._head = head  # the first bytes, from the opening probe
-        self.counter = counter or RequestCounter()
 
     @property
     def size(self) -> int:
         return self._size
 
     def _read(self, start: int, stop: int) -> bytes:
-        if stop <= len(self._head):
-            return self._head[start:stop]
         from js import XMLHttpRequest
         from pyodide.ffi import JsException
 
@@ -122,30 +111,25 @@ class XhrRangeSource(BaseSource):
         if status not in (200, 206):
             raise FetchError(self.url, status, str(xhr.statusText or ""))
         data = xhr.response.to_bytes()
-        self.counter.add(len(data))
         if status == 200:  # the server stopped honouring Range: keep what we asked for
             return data[start:stop]
         return data
-
-    def close(self) -> None:
-        super().close()
-        self._head = b""
 
 
 class BrowserFileSource(BaseSource):
     """A local ``File`` (dropped or chosen) read in slices with ``FileReaderSync``.
 
-    Nothing is uploaded or copied whole: each read asks the browser for one slice.
+    Nothing is uploaded or copied whole: each read asks the browser for one slice (counted,
+    as a request, by the block cache above it).
     """
 
-    def __init__(self, file: Any, counter: RequestCounter | None = None) -> None:
+    def __init__(self, file: Any) -> None:
         from js import FileReaderSync
 
         self._file = file
         self.name = str(file.name)
         self._size = int(file.size)
         self._reader = FileReaderSync.new()
-        self.counter = counter or RequestCounter()
 
     @property
     def size(self) -> int:
@@ -161,9 +145,7 @@ class BrowserFileSource(BaseSource):
                 f"The browser could not read {self.name} ({exc}); the file may have been "
                 "moved or changed since it was chosen. Choose it again."
             ) from None
-        data = buffer.to_bytes()
-        self.counter.add(len(data))
-        return data
+        return buffer.to_bytes()
 
     def close(self) -> None:
         super().close()
@@ -173,27 +155,24 @@ class BrowserFileSource(BaseSource):
 async def open_url(
     url: str,
     *,
-    probe_bytes: int = DEFAULT_PROBE_BYTES,
-    whole_file_limit: int = DEFAULT_WHOLE_FILE_LIMIT,
-    counter: RequestCounter | None = None,
+    probe_bytes: int = PROBE_BYTES,
+    whole_file_limit: int = WHOLE_FILE_LIMIT,
+    stats: IOStats | None = None,
     pending: tuple[Any, Any] | None = None,
 ) -> OpenedSource:
     """Open a remote file with one ranged ``fetch``; decide how to read it from the answer.
 
     ``pending`` is ``(fetch promise, AbortController)`` of that probe when it was started
-    earlier (by the worker, while packages loaded); otherwise it is started here.
+    earlier (by the worker, while packages loaded); otherwise it is started here. ``stats``
+    is the record the opened source counts into (the probe first).
     """
     from js import AbortController, Object, fetch
     from pyodide.ffi import JsException, to_js
 
-    counter = counter or RequestCounter()
     if pending is None:
         controller = AbortController.new()
-        init = to_js(
-            {"headers": {"Range": f"bytes=0-{probe_bytes - 1}"}, "signal": controller.signal},
-            dict_converter=Object.fromEntries,
-        )
-        promise = fetch(url, init)
+        init = dict(fetch_init(probe_bytes), signal=controller.signal)
+        promise = fetch(url, to_js(init, dict_converter=Object.fromEntries))
     else:
         promise, controller = pending
     try:
@@ -201,48 +180,45 @@ async def open_url(
     except JsException:
         raise CorsError(url) from None
     final_url = str(response.url or url)
-    status = int(response.status)
-    if status == 206:
-        total = total_from_content_range(response.headers.get("Content-Range"))
-        if total is None:
-            controller.abort()
-            raise SourceError(
-                f"The server of {final_url} answered the Range request but the browser may not "
-                "read its 'Content-Range' header, so the file size is unknown. The server must "
-                "send 'Access-Control-Expose-Headers: Content-Range, Content-Length'."
-            )
+    kind, size, stamp = read_answer(response.status, lambda name: response.headers.get(name))
+    if kind == RANGED:
         head = await _body(response, controller)
-        counter.add(len(head))
-        source = XhrRangeSource(final_url, total, head, counter=counter)
-        return OpenedSource(source, final_url, stamp=_stamp(response, total))
-    if status == 416:  # an empty file: no byte 0 to send
-        counter.add(0)
-        total = total_from_content_range(response.headers.get("Content-Range")) or 0
-        return OpenedSource(XhrRangeSource(final_url, total, counter=counter), final_url)
-    if status == 200:
-        return await _read_whole(response, controller, final_url, whole_file_limit, counter)
+        source = probed(XhrRangeSource(final_url, size), head, stats)
+        return OpenedSource(source, final_url, stamp=stamp)
+    if kind == NO_SIZE:
+        controller.abort()
+        raise SourceError(
+            f"The server of {final_url} answered the Range request but the browser may not "
+            "read its 'Content-Range' header, so the file size is unknown. The server must "
+            "send 'Access-Control-Expose-Headers: Content-Range, Content-Length'."
+        )
+    if kind == EMPTY:  # an empty file: no byte 0 to send
+        return OpenedSource(probed(XhrRangeSource(final_url, size), b"", stats), final_url)
+    if kind == WHOLE:
+        return await _read_whole(response, controller, final_url, size, whole_file_limit,
+                                 stats)
     controller.abort()
-    raise FetchError(final_url, status, str(response.statusText or ""))
+    raise FetchError(final_url, int(response.status), str(response.statusText or ""))
 
 
 async def _read_whole(
-    response: Any, controller: Any, url: str, limit: int, counter: RequestCounter
+    response: Any, controller: Any, url: str, size: int | None, limit: int,
+    stats: IOStats | None,
 ) -> OpenedSource:
-    """A ``200`` to a ranged request: read the body only if it is small, else abort it."""
-    length = response.headers.get("Content-Length")
-    size = int(length) if length and str(length).isdigit() else None
+    """A ``200`` to a ranged request (``size``: its Content-Length): read the body only if it
+    is small, else abort it. The body fills the block cache (``WHOLE_FILE_LIMIT`` is its
+    default size), so no later read counts as a request."""
     if size is not None and size > limit:
         controller.abort()
         raise NoRangeSupportError(url, size, limit)
     body = await _body(response, controller, limit)
     if body is None:
         raise NoRangeSupportError(url, size, limit)
-    counter.add(len(body))
     note = (
         f"The server does not support HTTP Range requests, so the whole file "
         f"({len(body) / 1e6:.1f} MB) was downloaded; large files need a server that does."
     )
-    source = MemorySource(body, name=_name_from_url(url))
+    source = probed(MemorySource(body, name=_name_from_url(url)), body, stats)
     return OpenedSource(source, url, [note])
 
 
@@ -266,20 +242,12 @@ async def _body(response: Any, controller: Any, limit: int | None = None) -> byt
     return b"".join(parts)
 
 
-def _stamp(response: Any, size: int) -> dict[str, Any]:
-    """What identifies this version of the file: its size and validators from the probe."""
-    headers = response.headers
-    etag, modified = headers.get("ETag"), headers.get("Last-Modified")
-    return {"size": size, "etag": str(etag) if etag else None,
-            "last_modified": str(modified) if modified else None}
-
-
 def pack_metadata(stamp: dict[str, Any], block_size: int, blocks: dict[int, bytes],
                   limit: int = METADATA_MAX_BYTES) -> bytes | None:
     """One blob: a length-prefixed JSON index, then the blocks. ``blocks`` in LRU order (the
     last used last); past ``limit`` the least recently used are left out. None when the
     stamp cannot validate a later open."""
-    if not (stamp.get("etag") or stamp.get("last_modified")):
+    if not can_validate(stamp):
         return None
     kept: list[tuple[int, bytes]] = []
     total = 0
@@ -341,7 +309,7 @@ async def save_tree(url: str, entry: dict[str, Any]) -> None:
     from js import Response
 
     caches = getattr(js, "caches", None)
-    if caches is None or not (entry["stamp"].get("etag") or entry["stamp"].get("last_modified")):
+    if caches is None or not can_validate(entry["stamp"]):
         return
     store = await caches.open(TREE_CACHE)
     await store.put(url, Response.new(json.dumps(entry)))

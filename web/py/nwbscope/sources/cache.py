@@ -12,6 +12,11 @@ object (``CachedSource.open()``), so their request counts can be compared.
   doubles the read-ahead (up to ``readahead_max``), in the direction the reads move; a far
   miss resets it. NWB files keep their metadata in a few clusters, so a walk of the tree turns
   into a few large reads instead of a hundred small ones.
+- The counters are counted here and nowhere else (``IOStats``): every range asked of the source
+  is one request. In the browser that is one ``Range`` XMLHttpRequest (or one ``File`` slice);
+  the opening probe, made before this wrapper exists, is handed in with ``add_probe`` and
+  counted as the request it was. The same record, with the same field names, goes to
+  ``nwbscope.open(...).stats``, the worker's answers and the page's status bar.
 """
 
 from __future__ import annotations
@@ -19,8 +24,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Container, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Container, Iterable, Sequence
 
 from .base import ByteSource
 
@@ -31,19 +35,35 @@ DEFAULT_CACHE_BYTES = 64 * MiB
 DEFAULT_READAHEAD_MAX = 4 * MiB
 
 
-@dataclass
 class IOStats:
-    """What the wrapper asked of its source (``requests``, ``bytes_fetched``) and how the
-    block cache served the reads above it (``hits``/``misses`` count blocks)."""
+    """The one I/O record: ``requests`` and ``bytes`` asked of the source (the opening probe
+    included), block-cache ``hits`` and ``misses`` (blocks), and ``reads`` (ranges asked of
+    the cache). ``on_request`` is called after each request (the worker posts live counters
+    from it)."""
 
-    requests: int = 0
-    bytes_fetched: int = 0
-    hits: int = 0
-    misses: int = 0
-    reads: int = 0
+    FIELDS = ("requests", "bytes", "hits", "misses", "reads")
+
+    def __init__(self, on_request: Callable[[], None] | None = None) -> None:
+        self.requests = 0
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self.reads = 0
+        self.on_request = on_request
+
+    def request(self, nbytes: int) -> None:
+        """One request made, ``nbytes`` received."""
+        self.requests += 1
+        self.bytes += nbytes
+        if self.on_request is not None:
+            self.on_request()
 
     def snapshot(self) -> dict[str, int]:
-        return asdict(self)
+        """The record as JSON-ready fields (what every caller up to the page gets)."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def __repr__(self) -> str:
+        return f"IOStats({self.snapshot()})"
 
 
 def coalesce_ranges(
@@ -145,6 +165,7 @@ class CachedSource:
         readahead_max: int = DEFAULT_READAHEAD_MAX,
         readahead_near: int = 4 * MiB,
         readahead_initial: int = 256 * KiB,
+        stats: IOStats | None = None,
     ) -> None:
         if block_size <= 0:
             raise ValueError("block_size must be positive")
@@ -152,7 +173,7 @@ class CachedSource:
         self.name = source.name
         self.block_size = block_size
         self.cache_bytes = max(cache_bytes, block_size)
-        self.stats = IOStats()
+        self.stats = stats if stats is not None else IOStats()
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._cached_bytes = 0
         self._readahead = AdaptiveReadAhead(
@@ -213,6 +234,20 @@ class CachedSource:
         with self._lock:
             return self.block_size, dict(self._blocks)
 
+    def add_probe(self, data: bytes) -> None:
+        """The file's first bytes, read by the opening probe before this cache existed: one
+        request, counted, and the first blocks, kept (the superblock read then costs nothing,
+        and read-ahead goes on from there). A short last block is kept only at the file's end."""
+        with self._lock:
+            self.stats.request(len(data))
+            bs = self.block_size
+            at_end = self.size_known and len(data) >= self.source.size
+            kept = len(data) if at_end else len(data) // bs * bs
+            for offset in range(0, kept, bs):
+                self._store(offset // bs, data[offset : min(offset + bs, kept)])
+            if kept:
+                self._readahead.fetched(0, kept)
+
     def preload(self, block_size: int, blocks: dict[int, bytes]) -> None:
         """Fill the cache with blocks exported earlier from the same file (not counted as
         fetched). Only the caller can know the file is unchanged; it must check."""
@@ -251,10 +286,9 @@ class CachedSource:
         if size is not None:
             byte_ranges = [(a, min(b, size)) for a, b in byte_ranges]
         datas = self.source.read_ranges(byte_ranges)
-        self.stats.requests += len(byte_ranges)
         fresh: dict[int, bytes] = {}
         for (first, _), data in zip(runs, datas, strict=True):
-            self.stats.bytes_fetched += len(data)
+            self.stats.request(len(data))
             for i in range(0, len(data), bs):
                 fresh[first + i // bs] = data[i : i + bs]
         if byte_ranges and readahead and small:

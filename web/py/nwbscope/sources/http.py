@@ -8,31 +8,18 @@ serves the command line, tests and benchmarks with the same rules:
 - an error status raises ``FetchError``; a server that answers ``200`` to a ranged request
   (no Range support) has its body read whole if it is at most ``whole_file_limit`` bytes,
   else ``NoRangeSupportError``.
+Headers are read and the limit set by ``probe.py``, as in the browser.
 """
 
 from __future__ import annotations
 
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
 from ..errors import FetchError, NoRangeSupportError, SourceError
 from .base import BaseSource
-
-DEFAULT_WHOLE_FILE_LIMIT = 64 * 1024 * 1024
-_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
-
-
-def parse_content_range(value: str | None) -> tuple[int | None, int | None, int | None]:
-    """``'bytes 0-99/1000'`` -> (0, 100, 1000); stop is exclusive; unknown parts are None."""
-    match = _CONTENT_RANGE.match(value or "")
-    if not match:
-        return None, None, None
-    first, last, total = match.groups()
-    start = int(first) if first is not None else None
-    stop = int(last) + 1 if last is not None else None
-    return start, stop, (int(total) if total not in (None, "*") else None)
+from .probe import WHOLE_FILE_LIMIT, content_length, parse_content_range
 
 
 class HttpSource(BaseSource):
@@ -44,7 +31,7 @@ class HttpSource(BaseSource):
         self,
         url: str,
         *,
-        whole_file_limit: int = DEFAULT_WHOLE_FILE_LIMIT,
+        whole_file_limit: int = WHOLE_FILE_LIMIT,
         timeout: float = 60.0,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -116,8 +103,7 @@ class HttpSource(BaseSource):
 
     def _read_whole(self, response) -> bytes:
         """The server answered 200 with the whole file: keep it if it is small enough."""
-        length = response.headers.get("Content-Length")
-        size = int(length) if length and length.isdigit() else None
+        size = content_length(response.headers.get("Content-Length"))
         if size is not None and size > self.whole_file_limit:
             raise NoRangeSupportError(self.final_url, size, self.whole_file_limit)
         body = response.read(self.whole_file_limit + 1)

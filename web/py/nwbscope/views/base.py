@@ -74,6 +74,10 @@ class View:
         """The object's extent in session time (for the first window and the alignment)."""
         return None
 
+    def initial_duration(self) -> float:
+        """Seconds shown when this view opens first (no window is shared yet)."""
+        return 10.0
+
     def figure(self, window: TimeWindow) -> Any:
         """The Bokeh layout, with named sources and the shared x range (``bokeh_kit``)."""
         raise NotImplementedError

@@ -14,6 +14,7 @@ from typing import Any
 from bokeh.embed import json_item
 from bokeh.layouts import column, row
 from bokeh.models import (
+    Checkbox,
     CustomJS,
     Div,
     MultiChoice,
@@ -21,7 +22,6 @@ from bokeh.models import (
     Range1d,
     Select,
     Span,
-    Switch,
     TextInput,
 )
 from bokeh.plotting import figure
@@ -83,7 +83,7 @@ def _widget(option: Option, value: Any) -> tuple[Any, str]:
     if option.kind == "toggle":
         common.pop("title")
         common.pop("description", None)
-        return Switch(active=bool(value), **common), "active"
+        return Checkbox(label=option.label, active=bool(value), **common), "active"
     return TextInput(value=str(value), width=200, **common), "value"
 
 
@@ -97,6 +97,19 @@ def assemble(view: View, *plots: Any) -> Any:
     """The panel's layout: controls, plots, status line."""
     parts = [p for p in (controls(view), *plots, status_line()) if p is not None]
     return column(*parts, sizing_mode="stretch_width")
+
+
+def warm_up() -> None:
+    """Import and exercise what the first view needs, in the background after the tree shows:
+    Bokeh's ``ColumnDataSource`` imports pandas on first use (seconds in Pyodide), and the
+    first figure fills Bokeh's property caches; a click on a view then waits for neither."""
+    from bokeh.models import ColumnDataSource
+
+    import nwbscope.views.traces  # noqa: F401 - the most common first view
+
+    plot = figure(height=10, width=10)
+    plot.multi_line(xs="xs", ys="ys", source=ColumnDataSource(data={"xs": [], "ys": []}))
+    json_item(column(row(Select(options=["a"]), NumericInput()), plot))
 
 
 def document_json(layout: Any) -> dict[str, Any]:

@@ -33,6 +33,7 @@ class PanelDoc:
     title: str
     time_based: bool
     span: tuple[float, float] | None
+    window: tuple[float, float]  # the window the document was built for
     doc: str  # Bokeh's json_item as JSON text: BokehJS needs each model defined before it
     # is referenced, i.e. the key order as written, which a MicroPython dict does not keep
     alternatives: tuple[tuple[str, str], ...]  # other views of this object: (name, title)
@@ -40,7 +41,8 @@ class PanelDoc:
     def as_dict(self) -> dict[str, Any]:
         return {"panel_id": self.panel_id, "path": self.path, "view": self.view,
                 "title": self.title, "time_based": self.time_based,
-                "span": list(self.span) if self.span else None, "doc": self.doc,
+                "span": list(self.span) if self.span else None,
+                "window": list(self.window), "doc": self.doc,
                 "alternatives": [list(a) for a in self.alternatives]}
 
 
@@ -110,16 +112,21 @@ class PanelSet:
     def _choose(self, path: str, view: str | None) -> tuple[ViewSpec, list[ViewSpec]]:
         if path != "/" and path not in self.nwb:
             raise NotFoundError(path)
-        fits = views_for(self._row(path), lineage(self.nwb, path))
+        row = self._row(path)
+        fits = views_for(row, lineage(self.nwb, path))
+        # the views' predicates refuse by the data's shape: say it, or "no view" misleads
+        shape = (f" with data of shape {tuple(row['data_shape'])}" if "data_shape" in row
+                 else "")
         if view is None:
             if not fits:
                 kind = (lineage(self.nwb, path) or ["an untyped object"])[0]
-                raise ViewError(f"{path} is {kind}; no view draws this type yet. Its details "
-                                "and preview are beside the tree.")
+                what = "type and shape" if shape else "type"
+                raise ViewError(f"{path} is {kind}{shape}; no view draws this {what} yet. Its "
+                                "details and preview are beside the tree.")
             return fits[0], fits[1:]
         chosen = spec(view)
         if chosen not in fits:
-            raise ViewError(f"The {chosen.title} view cannot draw {path} (it draws "
+            raise ViewError(f"The {chosen.title} view cannot draw {path}{shape} (it draws "
                             f"{', '.join(chosen.neurodata_types)}).")
         return chosen, [f for f in fits if f is not chosen]
 
@@ -139,11 +146,12 @@ class PanelSet:
 
         span = instance.span()
         if window is None:
-            window = initial_window(span)
+            window = initial_window(span, longest=instance.initial_duration())
         doc = json.dumps(document_json(instance.figure(window)))
         name = posixpath.basename(instance.path) or "file"
         return PanelDoc(instance.panel_id, instance.path, instance.spec.name,
-                        f"{instance.spec.title}: {name}", instance.spec.time_based, span, doc,
+                        f"{instance.spec.title}: {name}", instance.spec.time_based, span,
+                        (window.start, window.end), doc,
                         tuple((o.name, o.title) for o in others))
 
 

@@ -24,6 +24,7 @@ from .data.series import SeriesTime, read_series_time
 from .window import TimeWindow
 
 TRACE_SOURCE = "traces"
+INITIAL_BYTES = 4_000_000
 COLORS = ("#1f77b4", "#2f4f4f")  # alternating, so neighbours stay apart
 
 
@@ -65,6 +66,13 @@ class TimeSeriesView(View):
     def set_option(self, name: str, value: Any) -> bool:
         self._gain = self._baseline = None  # new scale, channels or reference: measure again
         return super().set_option(name, value)
+
+    def initial_duration(self) -> float:
+        """About 4 MB of samples (1 s of 64 channels at 30 kHz), between 0.5 and 10 s: a
+        first look that reads little, whatever the rate and channel count."""
+        series = self.series
+        per_second = (series.mean_rate or 1.0) * series.n_channels * series.dtype.itemsize
+        return float(min(10.0, max(0.5, INITIAL_BYTES / per_second)))
 
     def span(self) -> tuple[float, float] | None:
         series = self.series

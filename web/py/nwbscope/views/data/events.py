@@ -185,8 +185,16 @@ def _labeled(nwb: Any, group: Any, path: str, kind: EventKind, _: Any) -> EventS
     return EventSet(path, kind, times, instant, codes.astype(np.int32), labels)
 
 
+def _series_times(group: Any, path: str) -> np.ndarray:
+    base = read_timebase(group)
+    if base is None:
+        raise ViewError(f"{path} has neither timestamps nor a starting time and rate, so its "
+                        "events cannot be placed in time.")
+    return sample_times(group, 0, base.n_samples)
+
+
 def _annotations(nwb: Any, group: Any, path: str, kind: EventKind, _: Any) -> EventSet:
-    times = sample_times(group, 0, read_timebase(group).n_samples)
+    times = _series_times(group, path)
     data = group["data"]
     texts = np.asarray(data[:], dtype=object) if data.shape[0] else np.zeros(0, object)
     codes, labels = _with_labels(texts[: len(times)])
@@ -221,7 +229,7 @@ def _behavioral(nwb: Any, group: Any, path: str, kind: EventKind, _: Any) -> Eve
 
 
 def _interval_series(nwb: Any, group: Any, path: str, kind: EventKind, _: Any) -> EventSet:
-    times = sample_times(group, 0, read_timebase(group).n_samples)
+    times = _series_times(group, path)
     data = group["data"]
     marks = np.asarray(data[: len(times)], dtype=np.int64) if data.shape[0] else np.zeros(0)
     kinds = sorted({int(v) for v in marks if v > 0})

@@ -86,12 +86,10 @@ class UnitsTable:
         ragged = read_ragged(self.table, "spike_times")
         times = np.asarray(ragged.values, dtype=np.float64)
         ends = ragged.ends
-        unit = np.repeat(np.arange(len(ends)), np.diff(np.concatenate([[0], ends])))
-        steps = np.diff(times)
-        inner = unit[1:] == unit[:-1]
-        if len(times) > 1 and np.any(steps[inner] < 0):  # NWB does not promise sorted spikes
-            order = np.lexsort((times, unit))
-            times = times[order]
+        earlier = np.nonzero(np.diff(times) < 0)[0] + 1  # spikes before their predecessor
+        if len(earlier) and not np.all(np.isin(earlier, ends[:-1])):  # not a unit's first
+            unit = np.repeat(np.arange(len(ends)), np.diff(np.concatenate([[0], ends])))
+            times = times[np.lexsort((times, unit))]  # NWB does not promise sorted spikes
         return times, ends
 
     @property
@@ -136,9 +134,13 @@ class UnitsTable:
                 continue
             target = Table(self.nwb.group(column.target_table))
             for info in column_infos(target):
-                if info.kind in ("numeric", "bool", "text"):
-                    infos.append(ColumnInfo(f"{column.name}.{info.name}", "text", "str",
-                                            f"{info.name} of the {column.name} rows"))
+                name = f"{column.name}.{info.name}"
+                if info.kind == "numeric" and info.name != "id":
+                    infos.append(ColumnInfo(name, "numeric", "float64",
+                                            f"mean {info.name} of the unit's {column.name}"))
+                elif info.kind in ("numeric", "bool", "text"):
+                    infos.append(ColumnInfo(name, "text", "str",
+                                            f"{info.name} of the unit's {column.name}"))
         infos.append(ColumnInfo("n_spikes", "numeric", "int64", "spikes of the unit"))
         infos.append(ColumnInfo("firing_rate_hz", "numeric", "float64",
                                 "spikes / span of all units' spikes (Hz)"))
@@ -166,8 +168,10 @@ class UnitsTable:
         return column_values(self.table, name)
 
     def _target_values(self, region: str, name: str) -> np.ndarray:
-        """A column of the table a region points into, one joined text per unit: the
-        ``location`` of a unit's electrodes, for instance ("CA1" or "CA1, CA3")."""
+        """A column of the table a region points into, one value per unit: text joined
+        (the ``location`` of a unit's electrodes: "CA1" or "CA1, CA3"), numbers averaged
+        over the unit's rows (the depth ``y`` of its electrodes; NaN without electrodes),
+        so that units sort by depth as numbers, not as text."""
         column = self.table.column(region)
         if not column.target_table:
             raise ParameterError("column", f"{region!r} of {self.path} is not a region")
@@ -178,12 +182,12 @@ class UnitsTable:
             rows = [r.astype(np.int64) for r in ragged.rows()]
         else:
             rows = [np.array([int(r)]) for r in column_values(self.table, region)]
-        out = []
-        for picks in rows:
-            picks = picks[(picks >= 0) & (picks < len(values))]
-            seen = dict.fromkeys(format_value(values[p]) for p in picks)
-            out.append(", ".join(seen))
-        return np.array(out, dtype=object)
+        rows = [picks[(picks >= 0) & (picks < len(values))] for picks in rows]
+        if values.dtype.kind in "iuf" and name != "id":
+            numbers = np.asarray(values, dtype=np.float64)
+            return np.array([numbers[p].mean() if len(p) else np.nan for p in rows])
+        return np.array([", ".join(dict.fromkeys(format_value(values[p]) for p in picks))
+                         for picks in rows], dtype=object)
 
     def sort_units(self, by: str = "id", descending: bool = False,
                    rows: np.ndarray | None = None) -> np.ndarray:
@@ -226,17 +230,17 @@ class UnitsTable:
         per_unit = hi - lo
         total = int(per_unit.sum())
         ids = self.values("id")[rows]
-        picks = _ranges(lo, hi)
-        times = self.spike_times[picks]
-        y = np.repeat(np.arange(len(rows), dtype=np.int32), per_unit)
         if total <= threshold:
+            times = self.spike_times[_ranges(lo, hi)]
+            y = np.repeat(np.arange(len(rows), dtype=np.int32), per_unit)
             return Raster(window, rows, ids, total, "spikes", threshold, times=times, y=y)
-        n_bins = min(int(window.width_px), int(max_bins or window.width_px))
-        edges = np.linspace(window.start, window.end, max(1, n_bins) + 1)
-        bins = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(edges) - 2)
-        flat = np.bincount(y.astype(np.int64) * (len(edges) - 1) + bins,
-                           minlength=len(rows) * (len(edges) - 1))
-        counts = flat.reshape(len(rows), len(edges) - 1).astype(np.int32)
+        n_bins = max(1, min(int(window.width_px), int(max_bins or window.width_px)))
+        edges = np.linspace(window.start, window.end, n_bins + 1)
+        counts = np.zeros((len(rows), n_bins), dtype=np.int32)
+        span = (window.start, window.end)
+        for k in range(len(rows)):  # numpy's even-bin path on a view: no copy, no search
+            if per_unit[k]:
+                counts[k] = np.histogram(self.spike_times[lo[k]: hi[k]], n_bins, span)[0]
         return Raster(window, rows, ids, total, "density", threshold, counts=counts,
                       edges=edges)
 

@@ -1,0 +1,163 @@
+"""Steps the view panels' browser tests share: open views, wait for frames, read the plots.
+
+Why read the Bokeh document and not pixels: a panel's numbers (its sources' columns, its x
+range, the cursor) are what the plot draws, and ``window.nwbscopeViews`` hands out any model
+by name (``web/views.js``), so a test compares values with pynwb's, exactly. Screenshots are
+saved for a person to look at (``ARTIFACTS``), never compared.
+
+A frame is "new" when its panel's ``seq`` is above the one seen before an action, and the
+panel marks it ``complete`` once the last (exact) frame of that window is drawn: so
+``seq = panel_seq(...)`` before acting, then ``wait_frame(page, id, after=seq)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from viewer_helpers import OPEN_MS, START_MS
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FRAME_MS = 60_000  # a first frame may wait for Bokeh and pandas to load in the worker
+
+VIEWS_READY = "document.getElementById('views-state').textContent === 'views: ready'"
+
+
+def views_url(site_url: str, file_url: str, views: list[str] | tuple[str, ...] = (),
+              t: tuple[float, float] | None = None, path: str | None = None) -> str:
+    """The page's address for a file, its panels (``view=`` keys, in order) and window."""
+    params: list[tuple[str, str]] = [("url", file_url)]
+    if path:
+        params.append(("path", path))
+    params += [("view", key) for key in views]
+    if t is not None:
+        params.append(("t", f"{t[0]:g},{t[1]:g}"))
+    return site_url + "?" + urlencode(params)
+
+
+def open_views(page, site_url: str, file_url: str, views: list[str] | tuple[str, ...] = (),
+               t: tuple[float, float] | None = None) -> list[str]:
+    """Load the page on ``views`` and wait until each panel drew a complete frame (or shows
+    an error); the panel ids, top first."""
+    page.goto(views_url(site_url, file_url, views, t))
+    page.wait_for_function("document.body.dataset.state === 'ready'", timeout=START_MS)
+    wait_panels_settled(page, len(views))
+    return panel_ids(page)
+
+
+def wait_panels_settled(page, count: int, timeout: int = FRAME_MS) -> None:
+    """``count`` panels on the page, each failed (an error shown) or with a complete frame."""
+    page.wait_for_function(
+        """n => { const boxes = [...document.querySelectorAll('#views section.panel')];
+        return boxes.length === n && boxes.every(b => b.classList.contains('failed')
+          || (b.dataset.panel && window.nwbscopeViews.panels[b.dataset.panel]
+              && window.nwbscopeViews.panels[b.dataset.panel].complete)); }""",
+        arg=count, timeout=timeout)
+
+
+def wait_views_ready(page, timeout: int = FRAME_MS) -> None:
+    page.wait_for_function(VIEWS_READY, timeout=timeout)
+
+
+def panel_ids(page) -> list[str]:
+    """Ids of the panels that opened, in the page's order."""
+    return page.evaluate("[...document.querySelectorAll('#views section.panel[data-panel]')]"
+                         ".map(b => b.dataset.panel)")
+
+
+def panel_seq(page, panel_id: str) -> int:
+    """The seq of the panel's last drawn frame (-1: none yet, or no such panel)."""
+    return page.evaluate("id => { const p = window.nwbscopeViews.panels[id];"
+                         " return p && p.doc ? p.seq : -1; }", panel_id)
+
+
+def wait_frame(page, panel_id: str, after: int = -1, timeout: int = FRAME_MS) -> None:
+    """Until the panel has drawn a complete frame newer than seq ``after``."""
+    page.wait_for_function(
+        "([id, after]) => { const p = window.nwbscopeViews.panels[id];"
+        " return !!(p && p.doc && p.complete && p.seq > after); }",
+        arg=[panel_id, after], timeout=timeout)
+
+
+def read_source(page, panel_id: str, name: str) -> dict[str, Any]:
+    """A source's columns as Python lists (typed arrays, and arrays of them, unpacked)."""
+    return page.evaluate(
+        """([id, name]) => { const s = window.nwbscopeViews.model(id, name);
+        if (!s) return null;
+        const plain = v => (ArrayBuffer.isView(v) ? Array.from(v)
+                            : Array.isArray(v) ? v.map(plain) : v);
+        const out = {}; for (const [k, v] of Object.entries(s.data)) out[k] = plain(v);
+        return out; }""", [panel_id, name])
+
+
+def model_values(page, panel_id: str, name: str, attrs: list[str]) -> dict[str, Any] | None:
+    """Some attributes of a named model of a panel (``x_range``: start, end; ...)."""
+    return page.evaluate(
+        "([id, name, attrs]) => { const m = window.nwbscopeViews.model(id, name);"
+        " return m ? Object.fromEntries(attrs.map(a => [a, m[a]])) : null; }",
+        [panel_id, name, attrs])
+
+
+def x_range(page, panel_id: str) -> tuple[float, float]:
+    values = model_values(page, panel_id, "x_range", ["start", "end"])
+    assert values is not None, f"panel {panel_id} has no x_range"
+    return values["start"], values["end"]
+
+
+def pan_to(page, panel_id: str, start: float, end: float) -> None:
+    """Move one panel's x range as a drag does (its callbacks tell the page)."""
+    page.evaluate("([id, s, e]) => window.nwbscopeViews.model(id, 'x_range')"
+                  ".setv({start: s, end: e})", [panel_id, start, end])
+
+
+def set_cursor(page, panel_id: str, t: float) -> None:
+    """The cursor as a tap in ``panel_id`` sets it (every panel's span follows)."""
+    page.evaluate("([id, t]) => window.nwbscopeViews.cursor(id, t)", [panel_id, t])
+
+
+def plot_width(page, panel_id: str) -> float:
+    """Inner (drawable) width in pixels of the panel's time plot, as Bokeh laid it out."""
+    return page.evaluate(
+        """id => { const doc = window.nwbscopeViews.panels[id].doc;
+        const range = doc.get_model_by_name('x_range');
+        const plot = doc.all_models.find(m => m.x_range === range && 'inner_width' in m);
+        return plot ? plot.inner_width : null; }""", panel_id)
+
+
+def url_state(page) -> tuple[list[str], tuple[float, float] | None]:
+    """The address bar's ``view=`` keys (in order) and ``t=`` window."""
+    query = parse_qs(urlsplit(page.url).query)
+    t = query.get("t")
+    window = tuple(float(v) for v in t[0].split(",")) if t else None
+    return query.get("view", []), window  # type: ignore[return-value]
+
+
+def panel(page, panel_id: str):
+    return page.locator(f"#panel-{panel_id}")
+
+
+def panel_error(page, box) -> str:
+    """The error line inside a panel's box ('' when hidden)."""
+    line = box.locator(".panel-error")
+    return line.inner_text() if line.is_visible() else ""
+
+
+def click_panel_button(page, panel_id: str, action: str) -> None:
+    panel(page, panel_id).locator(f"button[data-action={action}]").click()
+
+
+def wait_keys(page, keys: list[str], timeout: int = OPEN_MS) -> None:
+    """Until the panels on the page carry exactly these URL keys, in this order."""
+    page.wait_for_function(
+        "keys => JSON.stringify([...document.querySelectorAll('#views section.panel')]"
+        ".map(b => b.dataset.key)) === JSON.stringify(keys)", arg=keys, timeout=timeout)
+
+
+def screenshot(page, name: str, panel_id: str | None = None) -> Path:
+    """Save the panel (or the whole page) as ``ARTIFACTS/<name>.png``, for a person."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    target = panel(page, panel_id) if panel_id else page
+    target.screenshot(path=str(path))
+    return path
