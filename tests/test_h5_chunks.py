@@ -219,6 +219,16 @@ def test_plan_runs_merge_neighbours_only() -> None:
     assert [m for _, _, m in runs] == [[1, 2], [0], [3]]
 
 
+def test_reads_are_split_into_bounded_batches() -> None:
+    from nwbscope.h5.pyfive_read import BATCH_BYTES, _batches
+
+    half = BATCH_BYTES // 2
+    todo = [((), address, size, 0) for address, size in
+            enumerate([half, half, 1, 3 * BATCH_BYTES, 5, 6])]
+    assert [[item[1] for item in b] for b in _batches(todo)] == [[0, 1], [2], [3], [4, 5]]
+    assert _batches([]) == []
+
+
 def test_truncated_and_damaged_chunks() -> None:
     io = ChunkIO(CachedSource(MemorySource(b"x" * 1000)))
     with pytest.raises(TruncatedFileError):

@@ -35,6 +35,7 @@ from .selection import Box
 
 MAX_RUNS = 4096  # above this many row runs, read the box's whole byte span at once
 BATCH_BYTES = 64 * MiB  # stored bytes read before they are decoded and let go
+Pending = tuple[tuple[AxisPart, ...], int, int, int]  # a chunk to read: cell, address, size, mask
 
 
 class DatasetReader:
@@ -178,7 +179,7 @@ class DatasetReader:
         where = index.lookup(index.linear(coords), tuple(coords.min(axis=0).tolist()),
                              tuple(coords.max(axis=0).tolist()))
         cache = self.chunk_cache
-        todo: list[tuple[tuple[AxisPart, ...], int, int, int]] = []  # cell, address, size, mask
+        todo: list[Pending] = []
         for cell, found, address, size, mask in zip(
             itertools.product(*plans), where.found.tolist(), where.addresses.tolist(),
             where.sizes.tolist(), where.masks.tolist(), strict=True,
@@ -195,9 +196,7 @@ class DatasetReader:
             self._read_batch(out, batch)
         return out
 
-    def _read_batch(
-        self, out: np.ndarray, batch: list[tuple[tuple[AxisPart, ...], int, int, int]]
-    ) -> None:
+    def _read_batch(self, out: np.ndarray, batch: list[Pending]) -> None:
         raws = self._io.read([(address, address + size) for _, address, size, _ in batch])
         chunks = self.layout.chunks or ()
         cache = self.chunk_cache
@@ -233,18 +232,15 @@ def _apply_local(arr: np.ndarray, local: tuple[Any, ...]) -> np.ndarray:
     return np.asarray(view[tuple(item for item in local if not isinstance(item, int))])
 
 
-def _batches(
-    todo: list[tuple[tuple[AxisPart, ...], int, int, int]],
-) -> list[list[tuple[tuple[AxisPart, ...], int, int, int]]]:
+def _batches(todo: list[Pending]) -> list[list[Pending]]:
     """Split the chunks to read so that no batch holds much more than ``BATCH_BYTES`` of
     stored bytes at once (a whole-series read then never needs its bytes twice in memory)."""
-    batches: list[list[tuple[tuple[AxisPart, ...], int, int, int]]] = []
-    total = BATCH_BYTES
+    batches: list[list[Pending]] = []
+    total = 0
     for item in todo:
-        size = item[2]
-        if total + size > BATCH_BYTES and (not batches or batches[-1]):
+        if not batches or (total + item[2] > BATCH_BYTES and batches[-1]):
             batches.append([])
             total = 0
         batches[-1].append(item)
-        total += size
+        total += item[2]
     return batches
