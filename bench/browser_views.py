@@ -78,6 +78,8 @@ _BANDWIDTH = """async ([url, n]) => {
   const b = await r.arrayBuffer();
   return {bytes: b.byteLength, seconds: (performance.now() - t) / 1000};
 }"""
+_WORKER_SECONDS = """(panel) => { const d = document.querySelector('#panel-' + panel).dataset;
+  return [parseFloat(d.workerSeconds), parseFloat(d.postSeconds)]; }"""
 _READY = ("document.body.dataset.state === 'ready' && "
           "document.querySelector('#views-state').dataset.state === 'ready'")
 
@@ -123,13 +125,17 @@ def series_case(pw, site: ServerProcess, data: ServerProcess, info: dict, pans: 
         x = page.evaluate("(() => { const r = window.nwbscopeViews.model('p1','x_range');"
                           " return [r.start, r.end]; })()")
         width = x[1] - x[0]
-        times, sizes = [], []
+        times, sizes, worker = [], [], []
         for i in range(1, pans + 1):
             data.reset()
             t0 = page.evaluate(_MOVE, ["p1", x[0] + i * width, x[1] + i * width])
             times.append(timed_frames(page, "p1", t0, timeout_ms)["complete_s"])
             sizes.append(_served(data)[0])
+            page.wait_for_timeout(300)  # the worker's answer follows its last frame
+            worker.append(page.evaluate(_WORKER_SECONDS, "p1"))
         row["pan_s"], row["pan_bytes"] = statistics.median(times), statistics.median(sizes)
+        row["pan_worker_s"] = statistics.median(w[0] for w in worker)
+        row["pan_post_s"] = statistics.median(w[1] for w in worker)
         bandwidth = page.evaluate(_BANDWIDTH, [file_url, BANDWIDTH_BYTES])
         row["bandwidth_MBps"] = bandwidth["bytes"] / bandwidth["seconds"] / 1e6
         data.reset()

@@ -92,6 +92,7 @@ async def view_update(session, request, post_frame):
     last = None
     sent = 0
     started = time.time()
+    posting = 0.0  # of which: converting and posting frames (the rest is reading, reducing)
     for frame in frames:
         if STATE["seq"].get(panel_id) != seq:  # superseded: read nothing more
             frames.close()
@@ -100,9 +101,11 @@ async def view_update(session, request, post_frame):
         if frame.complete or last is None or now - last >= FRAME_INTERVAL:
             post_frame(_message(panel_id, seq, frame))
             sent += 1
-            last = now
+            last = time.time()
+            posting += last - now
         await asyncio.sleep(0)  # let a newer request in
-    return {"superseded": False, "frames": sent, "seconds": time.time() - started}
+    return {"superseded": False, "frames": sent, "seconds": time.time() - started,
+            "post_seconds": posting}
 
 
 def _message(panel_id, seq, frame):
