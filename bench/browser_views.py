@@ -23,10 +23,12 @@ medians of ``--runs`` runs (each a fresh browser).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +106,7 @@ def timed_frames(page, panel: str, t0: float, timeout_ms: float) -> dict[str, fl
 def series_case(pw, site: ServerProcess, data: ServerProcess, info: dict, pans: int,
                 timeout_ms: float) -> dict[str, Any]:
     """One fresh browser on the 64-channel file: first view, pans, zoomed out."""
-    profile = tempfile.mkdtemp(prefix="nwbscope-views-")
-    browser = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM,
-                                                    args=ARGS, headless=True,
-                                                    viewport={"width": 1400, "height": 900})
-    try:
-        page = browser.new_page()
+    with fresh_page(pw) as page:
         file_url = data.url(Path(info["path"]).name)
         row: dict[str, Any] = {"tree_s": open_file(page, site.url(f"index.html?url={file_url}"),
                                                    timeout_ms)}
@@ -147,19 +144,11 @@ def series_case(pw, site: ServerProcess, data: ServerProcess, info: dict, pans: 
         row["zoomed_ideal_s"] = ideal
         row["zoomed_ratio"] = row["zoomed_complete_s"] / ideal if ideal else None
         return row
-    finally:
-        browser.close()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def raster_case(pw, site: ServerProcess, data: ServerProcess, info: dict,
                 timeout_ms: float) -> dict[str, Any]:
-    profile = tempfile.mkdtemp(prefix="nwbscope-views-")
-    browser = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM,
-                                                    args=ARGS, headless=True,
-                                                    viewport={"width": 1400, "height": 900})
-    try:
-        page = browser.new_page()
+    with fresh_page(pw) as page:
         file_url = data.url(Path(info["path"]).name)
         url = site.url(f"index.html?url={file_url}&t=0,{info['seconds']:g}")
         row: dict[str, Any] = {"tree_s": open_file(page, url, timeout_ms)}
@@ -170,6 +159,17 @@ def raster_case(pw, site: ServerProcess, data: ServerProcess, info: dict,
         row["raster_bytes"], _ = _served(data)
         row["raster_status"] = page.evaluate("window.nwbscopeViews.model('p1','status').text")
         return row
+
+
+@contextlib.contextmanager
+def fresh_page(pw) -> Iterator[Any]:
+    """A page in a Chromium with a new profile: nothing cached from an earlier run."""
+    profile = tempfile.mkdtemp(prefix="nwbscope-views-")
+    browser = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM,
+                                                    args=ARGS, headless=True,
+                                                    viewport={"width": 1400, "height": 900})
+    try:
+        yield browser.new_page()
     finally:
         browser.close()
         shutil.rmtree(profile, ignore_errors=True)

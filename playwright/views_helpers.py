@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from viewer_helpers import OPEN_MS, START_MS
+from viewer_helpers import OPEN_MS, START_MS, mark_submitted, state
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FRAME_MS = 60_000  # a first frame may wait for Bokeh and pandas to load in the worker
@@ -38,12 +38,38 @@ def views_url(site_url: str, file_url: str, views: list[str] | tuple[str, ...] =
 
 def open_views(page, site_url: str, file_url: str, views: list[str] | tuple[str, ...] = (),
                t: tuple[float, float] | None = None) -> list[str]:
-    """Load the page on ``views`` and wait until each panel drew a complete frame (or shows
-    an error); the panel ids, top first."""
-    page.goto(views_url(site_url, file_url, views, t))
-    page.wait_for_function("document.body.dataset.state === 'ready'", timeout=START_MS)
+    """Show ``views`` of a file and wait until each panel drew a complete frame (or shows an
+    error); the panel ids, top first.
+
+    A page already running the viewer is not reloaded (Pyodide would start again, 15-30 s
+    here): it goes to the file's address without views, the leftover error boxes are closed
+    with their × buttons, then to the address asked for, as a link followed inside the page
+    (or back/forward) does. Otherwise the page loads the address."""
+    target = views_url(site_url, file_url, views, t)
+    if not page.url.startswith(site_url) or state(page) != "ready":
+        page.goto(target)
+        page.wait_for_function("document.body.dataset.state === 'ready'", timeout=START_MS)
+    else:
+        same_file = parse_qs(urlsplit(page.url).query).get("url") == [file_url]
+        if not same_file:
+            mark_submitted(page)  # the answer to the new file's open sets it ready again
+        navigate(page, views_url(site_url, file_url))
+        page.wait_for_function("document.body.dataset.state === 'ready'"
+                               " && !document.querySelector('#views section.panel[data-panel]')",
+                               timeout=START_MS)
+        for box in page.locator("#views section.panel.failed").all():
+            box.locator("button[data-action=close]").click()
+        page.wait_for_function("!document.querySelector('#views section.panel')",
+                               timeout=OPEN_MS)
+        navigate(page, target)
     wait_panels_settled(page, len(views))
     return panel_ids(page)
+
+
+def navigate(page, url: str) -> None:
+    """Go to ``url`` inside the running page: a history entry and its popstate."""
+    page.evaluate("u => { history.pushState(null, '', u);"
+                  " dispatchEvent(new PopStateEvent('popstate')); }", url)
 
 
 def wait_panels_settled(page, count: int, timeout: int = FRAME_MS) -> None:
@@ -81,11 +107,15 @@ def wait_frame(page, panel_id: str, after: int = -1, timeout: int = FRAME_MS) ->
 
 
 def read_source(page, panel_id: str, name: str) -> dict[str, Any]:
-    """A source's columns as Python lists (typed arrays, and arrays of them, unpacked)."""
+    """A source's columns as Python lists (typed arrays, and arrays of them, unpacked; a 2-D
+    NDArray, an image, as a list of rows)."""
     return page.evaluate(
         """([id, name]) => { const s = window.nwbscopeViews.model(id, name);
         if (!s) return null;
-        const plain = v => (ArrayBuffer.isView(v) ? Array.from(v)
+        const rows = v => { const flat = Array.from(v), w = v.shape[1];
+          return Array.from({length: v.shape[0]}, (_, i) => flat.slice(i * w, (i + 1) * w)); };
+        const plain = v => (ArrayBuffer.isView(v) ? (v.shape && v.shape.length === 2 ? rows(v)
+                                                     : Array.from(v))
                             : Array.isArray(v) ? v.map(plain) : v);
         const out = {}; for (const [k, v] of Object.entries(s.data)) out[k] = plain(v);
         return out; }""", [panel_id, name])
@@ -121,7 +151,7 @@ def plot_width(page, panel_id: str) -> float:
     return page.evaluate(
         """id => { const doc = window.nwbscopeViews.panels[id].doc;
         const range = doc.get_model_by_name('x_range');
-        const plot = doc.all_models.find(m => m.x_range === range && 'inner_width' in m);
+        const plot = [...doc.all_models].find(m => m.x_range === range && 'inner_width' in m);
         return plot ? plot.inner_width : null; }""", panel_id)
 
 

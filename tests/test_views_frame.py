@@ -12,12 +12,12 @@ import json
 
 import numpy as np
 import pytest
+
 from nwbscope.errors import ParameterError, ViewError
 from nwbscope.viewer import ViewerSession
 from nwbscope.views.panels import PanelSet, initial_window
 from nwbscope.views.registry import REGISTRY, ViewSpec, spec, views_for
 from nwbscope.views.window import TimeWindow
-
 from tests.fixtures.nwb_files import RICH_PATHS, es_data
 
 CORE_SERIES = ["ElectricalSeries", "TimeSeries", "NWBDataInterface", "NWBContainer"]

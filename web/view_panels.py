@@ -100,6 +100,9 @@ class ViewPanels:
         if t is not None:
             self.set_window(t)
         wanted = list(keys)
+        failed = el("views").querySelectorAll(".panel.failed")  # a static list
+        for i in range(failed.length):
+            failed.item(i).remove()  # a failed view is no panel: the URL it came from is left
         for panel_id in list(self.order):
             if self.info[panel_id]["key"] not in wanted:
                 self.close(panel_id, push=False)

@@ -81,7 +81,7 @@ const V = {
     panel.seq = message.seq;
     for (const [name, columns] of Object.entries(message.sources)) {
       const source = panel.doc.get_model_by_name(name);
-      if (source) source.data = Object.assign({}, columns);
+      if (source) source.data = V.withImages(columns);
     }
     V.quiet++;
     try {
@@ -98,6 +98,40 @@ const V = {
     panel.complete = !!message.complete;
     document.dispatchEvent(new CustomEvent("nwbscope-frame", {detail: {
       panel: message.panel, seq: message.seq, complete: !!message.complete}}));
+  },
+
+  // An image column arrives as [[row0, row1, ...]] per source row (1-D typed arrays of one
+  // length); BokehJS's image glyph takes only NDArrays with a shape, not nested arrays.
+  // (Lists of lists of text, e.g. ragged tags, stay as they are.)
+  withImages(columns) {
+    const out = Object.assign({}, columns);
+    for (const [key, value] of Object.entries(out)) {
+      const first = Array.isArray(value) && value.length ? value[0] : null;
+      if (Array.isArray(first) && first.length && ArrayBuffer.isView(first[0])) {
+        out[key] = value.map((rows) => V.image(rows));
+      }
+    }
+    return out;
+  },
+
+  image(rows) {
+    const {ndarray} = Bokeh.require("core/util/ndarray");
+    const width = rows.length ? rows[0].length : 0;
+    const flat = new (rows.length ? rows[0].constructor : Float32Array)(rows.length * width);
+    rows.forEach((row, i) => flat.set(row, i * width));
+    return ndarray(flat, {shape: [rows.length, width]});
+  },
+
+  // The drawable width (px) of a panel's time plot as laid out (0: unknown): frames are
+  // sized to it, so min/max decimation gives at most two points per pixel actually drawn.
+  plotWidth(panelId) {
+    const panel = V.panels[panelId];
+    const range = panel && panel.doc ? panel.doc.get_model_by_name("x_range") : null;
+    if (!range) return 0;
+    for (const model of panel.doc.all_models) {
+      if (model.x_range === range && model.inner_width > 0) return model.inner_width;
+    }
+    return 0;
   },
 
   // from the documents' CustomJS callbacks ------------------------------------------------

@@ -19,13 +19,10 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from bokeh.core.properties import field
 from bokeh.models import (
     ColumnDataSource,
     CustomJS,
     HoverTool,
-    Legend,
-    LegendItem,
     Range1d,
     Span,
 )
@@ -33,7 +30,7 @@ from bokeh.models import (
 from ..errors import ViewError
 from .base import Frame, View
 from .data.alignment import Alignment, AlignmentRow, alignment
-from .events import palette, row_axis
+from .events import palette, row_axis, static_legend
 from .window import TimeWindow
 
 SOURCE = "alignment"
@@ -99,8 +96,9 @@ class AlignmentView(View):
         bars = plot.quad(left="left", right="right", bottom="bottom", top="top",
                          source=source, fill_color="color", line_color="color",
                          fill_alpha=0.7)
-        plot.add_layout(Legend(items=[LegendItem(label=field("type"), renderers=[bars])],
-                               title="type"), "right")
+        types = self.types()
+        static_legend(plot, list(zip(types, palette(len(types)), strict=True)),
+                      SOURCE + "_legend", "type")
         plot.add_tools(HoverTool(renderers=[bars], tooltips=[
             ("object", "@path"), ("type", "@type"), ("start (s)", "@left{0.000000}"),
             ("end (s)", "@right{0.000000}"), ("count", "@count @count_label"),

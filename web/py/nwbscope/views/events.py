@@ -22,6 +22,8 @@ from bokeh.models import (
     ColumnDataSource,
     FixedTicker,
     HoverTool,
+    Legend,
+    LegendItem,
     LinearColorMapper,
     Range1d,
 )
@@ -30,7 +32,7 @@ from bokeh.transform import dodge
 
 from ..nwb.tables import Table
 from .base import Frame, Option, View
-from .data.events import EventMarks, EventSet, read_events
+from .data.events import MAX_MARKS, EventMarks, EventSet, read_events
 from .window import TimeWindow
 
 MARKS_SOURCE = "event_marks"
@@ -71,13 +73,34 @@ def density_columns(counts: np.ndarray | None, x0: float, x1: float,
 def add_density(plot: Any, name: str, what: str) -> Any:
     """An image renderer for ``density_columns``: counts of 0 are transparent, the colour
     scale runs from 1 to the window's largest count (recomputed by BokehJS per frame)."""
-    source = ColumnDataSource(name=name, data=density_columns(None, 0.0, 1.0))
+    source = ColumnDataSource(name=name, data={k: [] for k in ("image", "x", "y", "dw", "dh")})
     mapper = LinearColorMapper(palette=list(DENSITY_PALETTE), low=0.5,
                                low_color=(0, 0, 0, 0))
     renderer = plot.image(image="image", x="x", y="y", dw="dw", dh="dh", source=source,
                           color_mapper=mapper)
     plot.add_tools(HoverTool(renderers=[renderer], tooltips=[(what, "@image")]))
     return renderer
+
+
+def static_legend(plot: Any, items: list[tuple[str, str]], name: str,
+                  title: str | None = None) -> None:
+    """A legend of fixed colours beside the plot, one entry per ``(label, colour)``.
+
+    Why not ``legend_field``: its entries come from the data, which arrive after BokehJS
+    has laid out the plot, so a legend beside the plot gets no room and covers the bars.
+    Here the entries are fixed when the figure is built; their swatches are the rows of a
+    small static source ``name`` (NaN geometry, so nothing is drawn on the plot; the one
+    source of a panel that frames never touch).
+    """
+    if not items:
+        return
+    source = ColumnDataSource(name=name, data={
+        "x": [float("nan")] * len(items), "color": [color for _, color in items]})
+    glyph = plot.quad(left="x", right="x", bottom="x", top="x", source=source,
+                      fill_color="color", line_color="color", fill_alpha=0.7)
+    entries = [LegendItem(label=label, renderers=[glyph], index=i)
+               for i, (label, _) in enumerate(items)]
+    plot.add_layout(Legend(items=entries, title=title, click_policy="none"), "right")
 
 
 def row_axis(plot: Any, labels: list[str], flipped: bool = False) -> None:
@@ -117,16 +140,20 @@ class EventsView(View):
         return [c.name for c in table.columns.values() if c.dtype == "str" and not c.ragged]
 
     def options(self) -> list[Option]:
+        options = [Option("max_marks", "Max. marks drawn", "number", MAX_MARKS, low=10,
+                          high=50_000, step=100, help="Above this many events in the "
+                          "window a density image is drawn")]
         columns = self.label_columns()
-        if not columns:
-            return []
-        return [Option("label", "Label column", "select", columns[0],
-                       choices=tuple((c, c) for c in columns), rebuild=True,
-                       help="The column whose values name the rows")]
+        if columns:
+            options.insert(0, Option("label", "Label column", "select", columns[0],
+                                     choices=tuple((c, c) for c in columns), rebuild=True,
+                                     help="The column whose values name the rows"))
+        return options
 
     def set_option(self, name: str, value: Any) -> bool:
         rebuild = super().set_option(name, value)
-        self._events = None  # the labels come from another column now
+        if name == "label":
+            self._events = None  # the labels come from another column now
         return rebuild
 
     def span(self) -> tuple[float, float] | None:
@@ -164,7 +191,7 @@ class EventsView(View):
         return assemble(self, plot)
 
     def frames(self, window: TimeWindow) -> Iterator[Frame]:
-        yield self.frame(self.events.marks(window), window)
+        yield self.frame(self.events.marks(window, int(self.values["max_marks"])), window)
 
     def frame(self, marks: EventMarks, window: TimeWindow) -> Frame:
         """Marks split into instants (ticks) and lasting events (bars), or the density."""

@@ -34,7 +34,7 @@ from bokeh.transform import linear_cmap
 from .base import Frame, Option, View
 from .data.columns import ColumnInfo
 from .data.intervals import Intervals, IntervalsTable
-from .events import MISSING_COLOR, category_colors
+from .events import MISSING_COLOR, category_colors, palette, static_legend
 from .window import TimeWindow
 
 SOURCE = "intervals"
@@ -97,7 +97,12 @@ class IntervalsView(View):
 
         self._sent: bytes | None = None  # a new document starts with empty sources
         n_lanes = int(self.lanes.max()) + 1 if len(self.lanes) else 1
-        plot = time_figure(self, window, "", height=int(80 + 34 * n_lanes),
+        color_by = self.values.get("color_by") or ""
+        labels = (self.table.color_key(color_by).labels
+                  if color_by and not self._numeric(color_by) else ())
+        legend = len(labels) <= MAX_LEGEND
+        height = int(max(80 + 34 * n_lanes, 50 + 21 * (len(labels) + 1) if legend else 0))
+        plot = time_figure(self, window, "", height=height,
                            y_range=Range1d(0, n_lanes, name="y_range"))
         plot.yaxis.visible = False
         plot.ygrid.visible = False
@@ -105,7 +110,6 @@ class IntervalsView(View):
             "left", "right", "bottom", "top", "row", "color", "color_label", "color_value")}
         data.update({"col_" + c.name: [] for c in self.shown_columns})
         source = ColumnDataSource(name=SOURCE, data=data)
-        color_by = self.values.get("color_by") or ""
         glyph: dict[str, Any] = {"fill_color": "color", "line_color": "#37474f",
                                  "fill_alpha": 0.7, "line_alpha": 0.6}
         if color_by and self._numeric(color_by):
@@ -114,14 +118,11 @@ class IntervalsView(View):
             glyph["fill_color"] = mapper
             plot.add_layout(ColorBar(color_mapper=mapper.transform, title=color_by,
                                      width=10), "right")
-        elif color_by and len(self.table.color_key(color_by).labels) <= MAX_LEGEND:
-            glyph["legend_field"] = "color_label"
+        elif labels and legend:
+            static_legend(plot, list(zip(labels, palette(len(labels)), strict=True)),
+                          SOURCE + "_legend", color_by)
         bars = plot.quad(left="left", right="right", bottom="bottom", top="top",
                          source=source, **glyph)
-        if "legend_field" in glyph:
-            plot.legend.location = "top_left"
-            plot.legend.orientation = "horizontal"
-            plot.legend.background_fill_alpha = 0.6
         tips = [("row", "@row")] + [(c.name, "@{col_" + c.name + "}")
                                     for c in self.shown_columns[:MAX_TOOLTIP_COLUMNS]]
         plot.add_tools(HoverTool(renderers=[bars], tooltips=tips))
@@ -132,7 +133,8 @@ class IntervalsView(View):
             columns.append(TableColumn(field="col_" + info.name, title=info.name, **number))
         table = DataTable(name=TABLE, source=source, columns=columns,
                           height=int(min(260, 30 + 25 * max(1, self.table.n_rows))),
-                          index_position=None, sizing_mode="stretch_width")
+                          index_position=None, reorderable=False,
+                          sizing_mode="stretch_width")
         return assemble(self, plot, table)
 
     def _numeric(self, name: str) -> bool:

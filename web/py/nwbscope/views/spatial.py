@@ -58,7 +58,8 @@ if (t.length) { mapper.low = t[0]; mapper.high = t[t.length - 1] > t[0] ? t[t.le
 
 
 class SpatialSeriesView(View):
-    """Position over the visible window; 2-D/3-D series also as a path with the marker."""
+    """Position over the visible window; 2-D/3-D series also as a path with the marker (a
+    3-D path is drawn as x against y; z is shown against time only)."""
 
     height = 220  # of the plot against time; the path's plot has its own
 

@@ -279,6 +279,7 @@ def _annotated_table(nwb: Any, group: Any, path: str, kind: EventKind, _: Any) -
     names = (column_values(table, "label") if "label" in table.columns
              else table.ids().astype(str))
     times = np.asarray(ragged.values, dtype=np.float64)
-    rows = np.repeat(np.arange(table.n_rows), np.diff(np.concatenate([[0], ragged.ends])))
+    rows = np.repeat(np.arange(table.n_rows),
+                     np.diff(np.concatenate([[0], ragged.ends])).astype(np.intp))
     return EventSet(path, kind, times, np.full(len(times), np.nan), rows.astype(np.int32),
                     tuple(str(n) for n in names))

@@ -88,7 +88,8 @@ class UnitsTable:
         ends = ragged.ends
         earlier = np.nonzero(np.diff(times) < 0)[0] + 1  # spikes before their predecessor
         if len(earlier) and not np.all(np.isin(earlier, ends[:-1])):  # not a unit's first
-            unit = np.repeat(np.arange(len(ends)), np.diff(np.concatenate([[0], ends])))
+            counts = np.diff(np.concatenate([[0], ends])).astype(np.intp)  # Pyodide: int32
+            unit = np.repeat(np.arange(len(ends)), counts)
             times = times[np.lexsort((times, unit))]  # NWB does not promise sorted spikes
         return times, ends
 
@@ -232,7 +233,7 @@ class UnitsTable:
         ids = self.values("id")[rows]
         if total <= threshold:
             times = self.spike_times[_ranges(lo, hi)]
-            y = np.repeat(np.arange(len(rows), dtype=np.int32), per_unit)
+            y = np.repeat(np.arange(len(rows), dtype=np.int32), per_unit.astype(np.intp))
             return Raster(window, rows, ids, total, "spikes", threshold, times=times, y=y)
         n_bins = max(1, min(int(window.width_px), int(max_bins or window.width_px)))
         edges = np.linspace(window.start, window.end, n_bins + 1)
@@ -274,5 +275,6 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
+    lengths = lengths.astype(np.intp)  # repeat counts are intp (32-bit in Pyodide)
     starts = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     return starts + np.arange(total, dtype=np.int64)
