@@ -36,16 +36,14 @@ def nwb(request, path):
     f.close()
 
 
-def models(doc: str) -> dict[str, dict]:
-    """Named models of a panel's serialized document, by name."""
-    found: dict[str, dict] = {}
+def all_models(doc: str) -> list[dict]:
+    """Every model of a panel's serialized document."""
+    found: list[dict] = []
 
     def walk(value):
         if isinstance(value, dict):
-            name = value.get("attributes", {}).get("name") if value.get("type") == "object" \
-                else None
-            if name:
-                found[name] = value
+            if value.get("type") == "object":
+                found.append(value)
             for v in value.values():
                 walk(v)
         elif isinstance(value, list):
@@ -53,6 +51,12 @@ def models(doc: str) -> dict[str, dict]:
                 walk(v)
     walk(json.loads(doc))
     return found
+
+
+def models(doc: str) -> dict[str, dict]:
+    """The named models of a panel's serialized document, by name."""
+    return {m["attributes"]["name"]: m for m in all_models(doc)
+            if m.get("attributes", {}).get("name")}
 
 
 def source_is_empty(model: dict) -> bool:

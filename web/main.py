@@ -75,7 +75,9 @@ class Viewer:
     # -- the address bar ------------------------------------------------------------------
     def state_url(self, path=None):
         selected = self.tree.selected if path is None else path
-        return page_url(self.file_url, self.file_name, selected, self.panels.keys(),
+        # before the file is open (a click on the kept tree) the address bar's URL stands
+        file_url = self.file_url or (None if self.file_name else url_params().get("url"))
+        return page_url(file_url, self.file_name, selected, self.panels.keys(),
                         self.panels.window if self.panels.order else None)
 
     def push_state(self, path=None):
