@@ -15,6 +15,7 @@ if __package__ in (None, ""):
 from bench import common  # noqa: E402
 from bench.fmt import against, mb, num, sec, verdict  # noqa: E402
 from bench.report_browser import browser_full_walk, browser_section  # noqa: E402
+from bench.report_views import engines_section, views_section  # noqa: E402
 
 DOC = common.ROOT / "docs" / "performance.md"
 
@@ -263,6 +264,8 @@ def write(results: dict[str, Any], analysis: list[str], path: Path = DOC) -> Pat
     lines += machine_section(results["machine"], results.get("parts") or {})
     lines += files_section(results)
     lines += browser_section(results.get("browser"))
+    lines += views_section(results.get("views"), results.get("browser"))
+    lines += engines_section(results.get("engines"), results.get("engines_before"))
     lines += walk_section(results.get("walk"), results.get("browser"))
     lines += store_section(results.get("store"))
     lines += job_section(results.get("job_overhead"))

@@ -22,10 +22,10 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import analysis, common, report  # noqa: E402
+from bench import analysis, common, report, report_views  # noqa: E402
 from bench.make_big_nwb import RECIPES, make, path_of  # noqa: E402
 
-PARTS = ["walk", "browser", "store", "jobs", "engines"]
+PARTS = ["walk", "browser", "store", "jobs", "engines", "views"]
 
 
 def build_site() -> dict:
@@ -63,6 +63,8 @@ def commands(quick: bool, site: str) -> dict[str, tuple[list[str], int]]:
                    "--size-mb", "128" if quick else "1024"], 1200),
         "engines": ([py, str(bench / "bench_engines.py"), "--runs", runs,
                      *(["--quick"] if quick else [])], 1800),
+        "views": ([py, str(bench / "browser_views.py"), "--runs", runs, "--site", site,
+                   *(["--delays", "0"] if quick else [])], 2400),
     }
     jobs = bench / "bench_job_overhead.py"
     if jobs.exists():
@@ -117,14 +119,17 @@ def main(argv: list[str] | None = None) -> int:
 def measure(parts: list[str], quick: bool) -> None:
     """Run the parts; every figure, failure and the run's context lands in bench/results/."""
     common.RESULTS.mkdir(parents=True, exist_ok=True)
+    from bench.report_views import BEFORE_FILES
+
     for old in common.RESULTS.glob("*.json"):
-        old.unlink()
+        if old.stem not in BEFORE_FILES:  # figures of the code before a change: kept
+            old.unlink()
     context: dict = {"machine": common.machine(), "quick": quick}
     for name in RECIPES:
         info = context[f"file_{name}"] = make(RECIPES[name])
         print(f"{name}: {info['bytes'] / 1e6:.1f} MB, {info['objects']} objects", flush=True)
     context["layout"] = analysis.layout(path_of("big"))
-    site = build_site() if "browser" in parts else {"path": "dist/site"}
+    site = build_site() if {"browser", "views"} & set(parts) else {"path": "dist/site"}
     context["machine"]["site"] = site
     cmds = commands(quick, str(common.ROOT / site["path"]))
     runs = {name: run_part(name, *cmds[name]) for name in parts if name in cmds}
@@ -142,6 +147,10 @@ def measure(parts: list[str], quick: bool) -> None:
         common.write_result("bench_engines", {"markdown": "`bench/bench_engines.py` ended with "
                                               f"{runs['engines']['returncode']}: "
                                               + " / ".join(tail)})
+    if "views" in runs and common.read_result("views") is None:
+        tail = runs["views"]["output_tail"].strip().splitlines()[-3:]
+        common.write_result("views", {"error": "`bench/browser_views.py` ended with "
+                                      f"{runs['views']['returncode']}: " + " / ".join(tail)})
     if "jobs" in runs and common.read_result("job_overhead") is None:
         jobs = runs["jobs"]
         shown = jobs["stdout_tail"] if jobs["returncode"] == 0 else jobs["output_tail"]
@@ -159,7 +168,9 @@ def assemble() -> tuple[dict, list[str]]:
                "browser": common.read_result("browser"),
                "store": common.read_result("store"),
                "job_overhead": common.read_result("job_overhead"),
-               "engines": common.read_result("bench_engines")}
+               "engines": common.read_result("bench_engines"),
+               "engines_before": report_views.read_before(),
+               "views": common.read_result("views")}
     return results, analysis.analysis(results)
 
 

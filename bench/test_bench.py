@@ -149,6 +149,65 @@ def test_report_says_missed_and_failed(tmp_path):
     assert "error: boom" in text
 
 
+def test_report_views_goals_failures_and_missing_keys():
+    from bench.report_views import views_section
+
+    series = {"tree_s": 1.5, "view_complete_s": 1.4, "view_bytes": 4e6, "channels": 64,
+              "pan_s": 0.25, "pan_bytes": 4e6, "pan_worker_s": 0.2, "pan_post_s": 0.05,
+              "zoomed_first_paint_s": 0.5, "zoomed_complete_s": 3.0, "zoomed_ratio": 1.5,
+              "zoomed_bytes": 2e9, "bandwidth_MBps": 1000.0, "zoomed_ideal_s": 2.0}
+    res = {"files": {"series": {"name": "dense64", "bytes": 2e9,
+                                "recipe": {"channels": 64, "seconds": 600.0}},
+                     "units": {"name": "units500", "units": 500, "seconds": 3600.0}},
+           "cases": [
+               {"delay_ms": 0.0, "series": series, "raster": {},  # every raster run failed
+                "runs": [{"tree_s": 1.5}, {"error": "TimeoutError: raster | slow\nmore"}]},
+               {"delay_ms": 30.0, "series": {"pan_s": 0.1}, "raster": {}, "runs": []},
+           ]}
+    browser = {"cases": [{"file": "big", "delay_ms": 0.0, "cold": {"ok": 1, "tree_s": 2.9}}]}
+    text = "\n".join(views_section(res, browser))
+    assert "| 1.40 s (first paint –, 64 channels drawn) | **missed** |" in text
+    assert "| 4.00 MB | **met** |" in text
+    assert "| 250 ms | **met** |" in text
+    assert "200 ms (80% of the pan), of which converting and posting frames 50 ms" in text
+    assert "3.00 s = 1.50 × (2000.00 MB / 1000 MB/s = 2.00 s) | **missed** |" in text
+    assert "Raster runs: 1 of 1 failed: TimeoutError: raster \\| slow more." in text
+    assert "| 4 units per view | **failed** | not measured |" in text
+    assert "2.90 s against 2.91 s before" in text and "a different file" in text
+    assert "| 100 ms | **met** |" in text and "not run at 30 ms" in text
+    assert "A smoke run" not in text
+    assert views_section(None) == views_section({})
+    assert "Not run." in views_section(None)
+    assert "no Chromium" in "\n".join(views_section({"skipped": "no built site or no Chromium"}))
+    assert "ended with 1" in "\n".join(views_section({"error": "ended with 1"}))
+    bare = "\n".join(views_section({"files": {}, "cases": [{"runs": [{"error": "E"}] * 2}]}))
+    assert "Series runs: 1 of 1 failed: E." in bare and "not measured" in bare
+
+
+def test_report_engines_before_after_and_failed_run(tmp_path):
+    from bench.report_views import engines_section
+
+    rows = [{"workload": "a_first", "step": "3 samples", "reader": "pyfive", "seconds": 0.05,
+             "cpu_s": 0.02, "requests": 8.0, "bytes": 1.6e6, "vs_h5py": 1.5, "agrees": True},
+            {"workload": "c_stream", "step": "10 min", "reader": "h5py", "seconds": 11.0,
+             "cpu_s": 4.0, "read_cpu_s": 3.0, "requests": 550.0, "bytes": 2.3e9,
+             "vs_h5py": 1.0, "agrees": False}]
+    before = {"benchmark": "engines_old", "rows": [{**rows[0], "cpu_s": 0.08, "bytes": 12.5e6}]}
+    text = "\n".join(engines_section({"runs": 3, "rows": rows}, before))
+    assert "| a_first | 3 samples | pyfive | 0.080 → 0.020 | 1.50 |" in text
+    assert "| 12.5 → 1.6 | same |" in text
+    assert "| 4.000 (reads 3.000) | 1.00 |" in text and "**DIFFER**" in text
+    assert "engines_old.json" in text and "a_first 3 samples 4.0×" in text
+    alone = "\n".join(engines_section({"runs": 1, "rows": rows}, None))
+    assert "→" not in alone and "Before → after" not in alone
+    assert "ended with 1" in "\n".join(engines_section({"markdown": "ended with 1"}))
+    assert "Not run." in engines_section(None)
+    results = {"machine": _machine(), "views": {"cases": [{"delay_ms": 0.0, "runs": []}]},
+               "engines": {"runs": 1, "rows": rows}, "engines_before": before}
+    doc = report.write(results, [], tmp_path / "perf.md").read_text()
+    assert doc.index("## Browser: views") < doc.index("## CPython: time-series view reads")
+
+
 def test_machine_description_is_complete():
     m = common.machine()
     assert m["nproc"] >= 1 and m["mem_gib"] > 0

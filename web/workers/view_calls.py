@@ -116,8 +116,13 @@ def _message(panel_id, seq, frame):
     from pyodide.ffi import to_js
 
     transfer = []
+    made = {}  # id(array) -> typed array: an array shared by many lines is sent once
 
     def typed(array):
+        key = id(array)
+        if key in made:
+            return made[key][1]
+        source = array
         array = np.ascontiguousarray(array)
         if array.dtype.kind == "f" and array.dtype not in (np.float32, np.float64):
             array = array.astype(np.float32)
@@ -127,6 +132,7 @@ def _message(panel_id, seq, frame):
             array = array.astype(np.uint8)
         js_array = to_js(array)
         transfer.append(js_array.buffer)
+        made[key] = (source, js_array)  # (keeps the source alive, so its id stays its own)
         return js_array
 
     def column(value):

@@ -39,7 +39,7 @@ MARKS_SOURCE = "event_marks"
 BARS_SOURCE = "event_bars"
 DENSITY_SOURCE = "event_density"
 MISSING_COLOR = "#9e9e9e"
-DENSITY_PALETTE = tuple(reversed(Blues256))[24:]  # light (few) to dark (many); 0 is clear
+DENSITY_PALETTE = tuple(reversed(Blues256))[96:]  # one event already shows; 0 is clear
 
 
 # -- helpers shared by the event-like views --------------------------------------------------

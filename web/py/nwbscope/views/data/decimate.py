@@ -281,8 +281,11 @@ class _Accumulator:
             return
         starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
         cols = bins[starts]
-        mins = np.fmin.reduceat(values, starts, axis=0).astype(np.float64)
-        maxs = np.fmax.reduceat(values, starts, axis=0).astype(np.float64)
+        # NaN-aware fmin/fmax only where NaNs can be (floats: ~3x slower on integers), and
+        # along the samples of each channel (the transposed view): the faster axis in numpy
+        low, high = (np.fmin, np.fmax) if values.dtype.kind == "f" else (np.minimum, np.maximum)
+        mins = low.reduceat(values.T, starts, axis=1).T.astype(np.float64)
+        maxs = high.reduceat(values.T, starts, axis=1).T.astype(np.float64)
         self.lo[cols] = np.fmin(self.lo[cols], mins)
         self.hi[cols] = np.fmax(self.hi[cols], maxs)
         self.seen[cols] = True
