@@ -110,9 +110,10 @@ class ViewPanels:
             if key not in self.keys():
                 path, view = split_key(key)
                 await self.open(path, view)
-        for key in wanted:  # the URL's order
-            panel_id = self._by_key(key)
-            if panel_id:
+        order = [self._by_key(key) for key in wanted if self._by_key(key)]
+        if order != self.order:  # the URL's order (moving a panel costs a relayout)
+            self.order = order
+            for panel_id in order:
                 self._append(panel_id)
 
     async def open(self, path, view=None):
@@ -317,6 +318,7 @@ class ViewPanels:
         box = el("panel-" + panel_id)
         if box is not None:
             el("views").appendChild(box)
+            window.nwbscopeViews.relayout(panel_id)
 
     def _by_key(self, key):
         for panel_id in self.order:

@@ -187,6 +187,17 @@ const V = {
     }
   },
 
+  // After a panel's element moved in the page: SlickGrid (DataTable) keeps pointing at the
+  // stylesheets of its old place in the shadow DOM, so its columns collapse; a change event
+  // makes it lay itself out again.
+  relayout(panelId) {
+    const panel = V.panels[panelId];
+    if (!panel || !panel.doc) return;
+    for (const model of panel.doc.all_models) {
+      if (model.type === "DataTable") model.change.emit();
+    }
+  },
+
   // for tests and benchmarks: a model of a panel by name
   model(panelId, name) {
     const panel = V.panels[panelId];

@@ -108,7 +108,7 @@ class EventSet:
         times = np.clip(self.times[picks], window.start, window.end)  # ongoing: first bin
         bins = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, n_bins - 1)
         n_labels = max(1, len(self.labels))
-        flat = np.bincount(self.codes[picks].astype(np.int64) * n_bins + bins,
+        flat = np.bincount(self.codes[picks].astype(np.intp) * n_bins + bins,  # intp: Pyodide
                            minlength=n_labels * n_bins)
         empty = np.zeros(0)
         return EventMarks(mode="density", times=empty, durations=empty,
