@@ -117,6 +117,8 @@ def series_case(pw, site: ServerProcess, data: ServerProcess, info: dict, pans: 
         first = timed_frames(page, "p1", t0, timeout_ms)
         row.update({"view_" + k: v for k, v in first.items()})
         row["view_bytes"], row["view_requests"] = _served(data)
+        row["view_open_worker_s"] = page.evaluate(
+            "parseFloat(document.querySelector('#panel-p1').dataset.openSeconds)")
         row["channels"] = page.evaluate("window.nwbscopeViews.model('p1','traces').data.ys"
                                         ".length")
         x = page.evaluate("(() => { const r = window.nwbscopeViews.model('p1','x_range');"

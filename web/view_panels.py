@@ -17,7 +17,7 @@ from page import el, set_status
 from pyscript import document, window
 from render import esc
 
-PAN_DELAY = 0.05  # seconds: a burst of range events makes one request per panel
+PAN_DELAY = 0.05  # seconds: during a drag, at most one request per panel this often
 PLOT_MARGIN_PX = 80  # axis and padding inside a panel, off the plot's drawable width
 
 
@@ -129,6 +129,7 @@ class ViewPanels:
             return None
         panel = reply["panel"]
         panel_id = panel["panel_id"]
+        box.dataset.openSeconds = str(panel.get("seconds"))  # the worker's share (benchmarks)
         box.id = "panel-" + panel_id
         box.dataset.panel = panel_id
         box.dataset.view = panel["view"]
@@ -186,15 +187,16 @@ class ViewPanels:
             self.updater = asyncio.create_task(self._update_all())
 
     async def _update_all(self):
-        """Ask for frames of every time-based panel once the range stops moving for a moment
-        (each request supersedes that panel's last, so the worker drops stale windows)."""
+        """Ask for frames of every time-based panel at once, then at most every
+        ``PAN_DELAY`` while the range keeps moving (each request supersedes that panel's
+        last, so the worker drops stale windows before reading for them)."""
         try:
             while self.dirty:
                 self.dirty = False
-                await asyncio.sleep(PAN_DELAY)
                 for panel_id in list(self.order):
                     if self.info[panel_id]["time_based"]:
                         asyncio.create_task(self.update(panel_id))
+                await asyncio.sleep(PAN_DELAY)
         finally:
             self.updater = None
 

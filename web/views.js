@@ -137,6 +137,8 @@ const V = {
   // from the documents' CustomJS callbacks ------------------------------------------------
   range(panelId, start, end) {
     if (V.quiet || !(end > start)) return;
+    // start and end each call back; the second sees the window the first already sent
+    if (V.window && V.window.start === start && V.window.end === end) return;
     V.window = {start, end};
     for (const [id, panel] of Object.entries(V.panels)) {
       if (id !== panelId && panel.timeBased && panel.doc) V.moveRange(panel, start, end);
