@@ -109,9 +109,13 @@ class TreePanel:
         if event.target.classList.contains("toggle"):
             return
         path = str(row.dataset.path)
-        asyncio.create_task(self.select(path))
-        if row.querySelector(".open-view") is not None:  # a typed object with a view
-            asyncio.create_task(viewer.panels.show(path))
+        if row.querySelector(".open-view") is None:
+            asyncio.create_task(self.select(path))
+            return
+        # a typed object with a view: the view is asked first (it draws first) and one
+        # history entry, pushed once it is open, holds both the selection and the panel
+        asyncio.create_task(viewer.panels.show(path))
+        asyncio.create_task(self.select(path, push=False))
 
     def on_details_click(self, event):
         target = event.target

@@ -89,10 +89,10 @@ class ViewPanels:
             info = self.info[panel_id]
             if info["path"] == path and (view is None or info["view"] == view):
                 el("panel-" + panel_id).scrollIntoView()
+                self.viewer.push_state()  # (the selection may have changed)
                 return panel_id
         panel_id = await self.open(path, view)
-        if panel_id:
-            self.viewer.push_state()
+        self.viewer.push_state()
         return panel_id
 
     async def sync(self, keys, t):

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .base import Frame, Option, View
-from .data.series import SeriesTime, read_series_time
+from .base import Frame, Option
+from .data.series import SeriesTime
 from .data.spatial import reference_frame, spatial_dims, spatial_track
+from .series_view import SeriesView
 from .window import TimeWindow
 
 TRACK_SOURCE = "trajectory"
@@ -57,7 +58,7 @@ if (t.length) { mapper.low = t[0]; mapper.high = t[t.length - 1] > t[0] ? t[t.le
 """
 
 
-class SpatialSeriesView(View):
+class SpatialSeriesView(SeriesView):
     """Position over the visible window; 2-D/3-D series also as a path with the marker (a
     3-D path is drawn as x against y; z is shown against time only)."""
 
@@ -65,18 +66,12 @@ class SpatialSeriesView(View):
 
     path_height = 360
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._series: SeriesTime | None = None
-        super().__init__(*args, **kwargs)
-
     @property
     def series(self) -> SeriesTime:
         """Read once; a series of more than three columns is refused here (ViewError)."""
-        if self._series is None:
-            series = read_series_time(self.nwb.group(self.path))
-            spatial_dims(series)
-            self._series = series
-        return self._series
+        series = super().series
+        spatial_dims(series)
+        return series
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -89,12 +84,6 @@ class SpatialSeriesView(View):
                        help="How a long window is reduced to at most two points per pixel: "
                        "actual samples (corners may be cut) or means (smoother)")]
 
-    def span(self) -> tuple[float, float] | None:
-        series = self.series
-        if series.n_samples == 0:
-            return None
-        end = series.stop + (1.0 / series.rate if series.rate else 0.0)
-        return (series.start, max(end, series.start + 1e-9))
 
     # -- drawing ----------------------------------------------------------------------------
     def figure(self, window: TimeWindow) -> Any:

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
-from .base import Frame, Option, View
+from .base import Frame, Option
 from .data.electrodes import read_electrodes
-from .data.series import SeriesTime, read_series_time
 from .data.spectrogram import MAX_NPERSEG, Spectrogram, spectrogram
+from .series_view import SeriesView
 from .window import TimeWindow
 
 SOURCE = "spectrogram"
@@ -37,20 +37,11 @@ if (d.low && d.low.length) { mapper.low = d.low[0]; mapper.high = d.high[0]; }
 """
 
 
-class SpectrogramView(View):
+class SpectrogramView(SeriesView):
     """One channel's power spectral density against time (image), with a dB colour bar."""
 
     height = 320
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._series: SeriesTime | None = None
-        super().__init__(*args, **kwargs)
-
-    @property
-    def series(self) -> SeriesTime:
-        if self._series is None:
-            self._series = read_series_time(self.nwb.group(self.path))
-        return self._series
 
     @property
     def fs(self) -> float:
@@ -96,12 +87,6 @@ class SpectrogramView(View):
                                  f"(the band is {before['fmin']:g} to {before['fmax']:g} Hz)")
         return rebuild
 
-    def span(self) -> tuple[float, float] | None:
-        series = self.series
-        if series.n_samples == 0:
-            return None
-        end = series.stop + (1.0 / series.rate if series.rate else 0.0)
-        return (series.start, max(end, series.start + 1e-9))
 
     def compute(self, window: TimeWindow) -> Spectrogram:
         """The data step with the panel's options (what ``frames`` draws; tests use it)."""

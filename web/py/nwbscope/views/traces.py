@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ViewError
-from .base import Frame, Option, View
+from .base import Frame, Option
 from .data.decimate import TraceBlock, iter_decimate
 from .data.electrodes import ElectrodeLabels, read_electrodes
-from .data.series import SeriesTime, read_series_time
+from .series_view import SeriesView
 from .window import TimeWindow
 
 TRACE_SOURCE = "traces"
@@ -28,22 +28,15 @@ INITIAL_BYTES = 4_000_000
 COLORS = ("#1f77b4", "#2f4f4f")  # alternating, so neighbours stay apart
 
 
-class TimeSeriesView(View):
+class TimeSeriesView(SeriesView):
     """A TimeSeries: one line (1-D) or stacked channels (2-D), with conversion applied."""
 
     height = 300
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._series: SeriesTime | None = None
         self._gain: float | None = None
         self._baseline: np.ndarray | None = None
         super().__init__(*args, **kwargs)
-
-    @property
-    def series(self) -> SeriesTime:
-        if self._series is None:
-            self._series = read_series_time(self.nwb.group(self.path))
-        return self._series
 
     @property
     def stacked(self) -> bool:
@@ -74,12 +67,6 @@ class TimeSeriesView(View):
         per_second = (series.mean_rate or 1.0) * series.n_channels * series.dtype.itemsize
         return float(min(10.0, max(0.5, INITIAL_BYTES / per_second)))
 
-    def span(self) -> tuple[float, float] | None:
-        series = self.series
-        if series.n_samples == 0:
-            return None
-        end = series.stop + (1.0 / series.rate if series.rate else 0.0)
-        return (series.start, max(end, series.start + 1e-9))
 
     # -- drawing ----------------------------------------------------------------------------
     def figure(self, window: TimeWindow) -> Any:

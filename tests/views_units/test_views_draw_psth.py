@@ -17,26 +17,12 @@ from nwbscope.views.panels import PanelSet
 from nwbscope.views.psth import GROUP_PALETTE
 from nwbscope.views.window import TimeWindow
 from tests.fixtures import view_units_files as vu
-from tests.test_views_draw_units import models, source_is_empty
+from tests.views_units.test_views_draw_units import models, source_is_empty
 
 ANY = TimeWindow(0.0, 1.0)  # the view is not time-based: any window gives the same frame
 
 
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
 
-
-@pytest.fixture(scope="module")
-def ref(path):
-    return vu.pynwb_file(path)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
 
 
 def frame_of(panels: PanelSet, panel_id: str):

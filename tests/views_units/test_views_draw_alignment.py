@@ -15,24 +15,7 @@ from nwbscope.views.data.alignment import alignment
 from nwbscope.views.panels import PanelSet
 from nwbscope.views.window import TimeWindow
 from tests.fixtures import view_units_files as vu
-from tests.test_views_draw_units import all_models, models, source_is_empty
-
-
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def ref(path):
-    return vu.pynwb_file(path)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
+from tests.views_units.test_views_draw_units import all_models, models, source_is_empty
 
 
 def pynwb_spans(ref) -> dict[str, tuple[float, float]]:

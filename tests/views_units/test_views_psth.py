@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 import pytest
 
-import nwbscope
 from nwbscope.errors import ParameterError
 from nwbscope.views.data.psth import (
     align_to_events,
@@ -21,23 +20,6 @@ from nwbscope.views.data.psth import (
 )
 from nwbscope.views.data.units import UnitsTable
 from tests.fixtures import view_units_files as vu
-
-
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def ref(path):
-    return vu.pynwb_file(path)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,23 +18,6 @@ from tests.fixtures import view_units_files as vu
 
 
 @pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def ref(path):
-    return vu.pynwb_file(path)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
-
-
-@pytest.fixture(scope="module")
 def units(nwb):
     return UnitsTable(nwb)
 

@@ -9,32 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import nwbscope
 from nwbscope.errors import ParameterError
 from nwbscope.views.intervals import pack_lanes
 from nwbscope.views.panels import PanelSet
 from nwbscope.views.window import TimeWindow
 from tests.fixtures import view_units_files as vu
-from tests.test_views_draw_units import all_models, models, source_is_empty
+from tests.views_units.test_views_draw_units import all_models, models, source_is_empty
 
 WHOLE = TimeWindow(0.0, vu.DURATION, 600)
 
 
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
 
-
-@pytest.fixture(scope="module")
-def ref(path):
-    return vu.pynwb_file(path)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
 
 
 def frames(panels: PanelSet, panel_id: str, window: TimeWindow):

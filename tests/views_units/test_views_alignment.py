@@ -11,18 +11,6 @@ from nwbscope.views.data.alignment import alignment
 from tests.fixtures import view_units_files as vu
 
 
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
-
-
 def _expected() -> dict[str, tuple[float, float, int]]:
     """(start, end, count) of every time-based object, from the recipes that wrote them."""
     spikes = np.concatenate(vu.unit_spike_times())

@@ -5,28 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import nwbscope
 from nwbscope.errors import ParameterError, ViewError
 from nwbscope.views.data.intervals import IntervalsTable, find_intervals
 from nwbscope.views.window import TimeWindow
 from tests.fixtures import view_units_files as vu
-
-
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def ref(path):
-    return vu.pynwb_file(path)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
 
 
 def test_find_intervals(nwb):

@@ -19,23 +19,6 @@ from tests.fixtures import nwb_files
 from tests.fixtures import view_units_files as vu
 
 
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return vu.cached(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def ref(path):
-    return vu.pynwb_file(path)
-
-
-@pytest.fixture(scope="module", params=["pyfive", "h5py"])
-def nwb(request, path):
-    f = nwbscope.open(path, engine=request.param)
-    yield f
-    f.close()
-
-
 def all_models(doc: str) -> list[dict]:
     """Every model of a panel's serialized document."""
     found: list[dict] = []
