@@ -106,6 +106,9 @@ class Viewer:
         mark("python-ready")
         set_status("loading numpy")
         config = {"site": SITE}
+        cache_mb = url_params().get("cache_mb")  # the views' decoded-chunk budget, in MiB
+        if cache_mb and str(cache_mb).isdigit():
+            config["chunk_cache_mb"] = int(cache_mb)
         if first_url and self.pending is None and self.handover is None:
             config["url"] = absolute_url(first_url)  # probed by the worker while numpy loads
         reply = await self.call("init", json.dumps(config))

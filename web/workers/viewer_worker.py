@@ -77,6 +77,8 @@ async def init(config_json):
         config = json.loads(config_json)
         site = config["site"].rstrip("/") + "/"
         STATE["site"] = site
+        if config.get("chunk_cache_mb") is not None:  # decoded chunks kept for the views
+            STATE["open_options"] = {"chunk_cache_bytes": int(config["chunk_cache_mb"]) << 20}
         t0 = time.time()
         if config.get("url"):  # the file is known already: probe it while numpy loads
             STATE["early"] = (config["url"], _start_probe(config["url"]))
@@ -266,7 +268,8 @@ def _open_source(source, notes, url):
     """The session over ``source``, a block cache counting into ``STATE["stats"]``."""
     from nwbscope.viewer import ViewerSession
 
-    session = ViewerSession(source, name=source.name, source=url or source.name)
+    session = ViewerSession(source, name=source.name, source=url or source.name,
+                            **STATE.get("open_options", {}))
     STATE["session"] = session
     summary = session.summary()
     tree = session.children("/")
