@@ -56,7 +56,7 @@ def make(n_units: int = N_UNITS, seconds: float = SECONDS, folder: Path = DATA,
     trains = spike_trains(n_units, seconds)
     for i, train in enumerate(trains):
         nwb.add_unit(spike_times=train, quality="good" if i % 3 else "mua")
-    tmp = target.with_suffix(".nwb.tmp")
+    tmp = target.with_name(target.stem + ".tmp.nwb")  # (pynwb warns on other suffixes)
     with NWBHDF5IO(str(tmp), "w") as io:
         io.write(nwb)
     tmp.replace(target)

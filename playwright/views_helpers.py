@@ -191,3 +191,47 @@ def screenshot(page, name: str, panel_id: str | None = None) -> Path:
     target = panel(page, panel_id) if panel_id else page
     target.screenshot(path=str(path))
     return path
+
+
+def set_option(page, panel_id: str, name: str, value: Any, timeout: int = FRAME_MS) -> None:
+    """Change a panel's control ``option:<name>`` as a user does (a Select's or
+    NumericInput's ``value``, a Checkbox's ``active``: its CustomJS tells the page, which
+    asks the worker), then wait for the frame drawn with it (after a rebuild, too)."""
+    seq = panel_seq(page, panel_id)
+    page.evaluate(
+        """([id, name, value]) => { const m = window.nwbscopeViews.model(id, 'option:' + name);
+        if (!m) throw new Error('panel ' + id + ' has no control option:' + name);
+        if (typeof m.active === 'boolean') m.active = !!value; else m.value = value; }""",
+        [panel_id, name, value])
+    wait_frame(page, panel_id, after=seq, timeout=timeout)
+
+
+def option_value(page, panel_id: str, name: str) -> Any:
+    """What a control shows (``value``, or ``active`` for a checkbox)."""
+    return page.evaluate(
+        "([id, name]) => { const m = window.nwbscopeViews.model(id, 'option:' + name);"
+        " return typeof m.active === 'boolean' ? m.active : m.value; }", [panel_id, name])
+
+
+def status_text(page, panel_id: str) -> str:
+    """The status line under a panel's plots (what its last frame said)."""
+    return page.evaluate("id => window.nwbscopeViews.model(id, 'status').text", panel_id)
+
+
+def plot_point(page, panel_id: str, x: float, y: float, range_name: str = "x_range"
+               ) -> tuple[float, float]:
+    """Where the data point (x, y) of the panel's plot on x range ``range_name`` is in the
+    viewport, in CSS pixels (for ``page.mouse``): BokehJS's own scales of the laid-out frame,
+    so a click there is a click on what is drawn at (x, y). Scroll the panel into view
+    first."""
+    point = page.evaluate(
+        """([id, name, x, y]) => { const doc = window.nwbscopeViews.panels[id].doc;
+        const range = doc.get_model_by_name(name);
+        const plot = [...doc.all_models].find(m => m.x_range === range && 'inner_width' in m);
+        const view = plot ? Bokeh.index.find_one(plot) : null;
+        if (!view) return null;
+        const box = view.canvas_view.el.getBoundingClientRect();
+        return [box.left + view.frame.x_scale.compute(x),
+                box.top + view.frame.y_scale.compute(y)]; }""", [panel_id, range_name, x, y])
+    assert point is not None, f"panel {panel_id} has no drawn plot on {range_name}"
+    return point[0], point[1]

@@ -16,7 +16,8 @@ import asyncio
 import time
 
 STATE = {"panels": None, "session": None, "seq": {}, "loaded": None}
-FRAME_INTERVAL = 0.15  # seconds between progressive frames of one update
+FRAME_INTERVAL = 0.15  # seconds between progressive frames in an update's first second
+SLOW_FRAME_INTERVAL = 1.0  # and after it
 
 
 def panels(session):
@@ -98,7 +99,10 @@ async def view_update(session, request, post_frame):
             frames.close()
             return {"superseded": True, "frames": sent}
         now = time.time()
-        if frame.complete or last is None or now - last >= FRAME_INTERVAL:
+        # often at first (the coarse picture), then seldom: each frame costs its conversion
+        # here and a redraw on the page, time a long read would rather spend reading
+        interval = FRAME_INTERVAL if now - started < 1.0 else SLOW_FRAME_INTERVAL
+        if frame.complete or last is None or now - last >= interval:
             post_frame(_message(panel_id, seq, frame))
             sent += 1
             last = time.time()

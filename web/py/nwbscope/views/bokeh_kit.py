@@ -30,6 +30,8 @@ from .base import Option, View
 from .window import TimeWindow
 
 TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
+TIME_BORDER_LEFT = 110  # px for y labels (channel and unit names) left of the time axis
+TIME_BORDER_RIGHT = 170  # px for a legend or colour bar right of it, and the toolbar
 RANGE_JS = "window.nwbscopeViews && window.nwbscopeViews.range(panel, r.start, r.end)"
 TAP_JS = "window.nwbscopeViews && window.nwbscopeViews.cursor(panel, cb_obj.x)"
 OPTION_JS = "window.nwbscopeViews && window.nwbscopeViews.option(panel, name, cb_obj.{attr})"
@@ -40,6 +42,9 @@ def time_figure(view: View, window: TimeWindow, y_label: str = "", height: int |
     """A figure on session time: its x range follows (and leads) every other panel's, a tap
     sets the shared cursor, and a vertical ``cursor`` span shows it."""
     x_range = Range1d(window.start, window.end, name="x_range" if shared else "x_local")
+    if shared:  # the same borders everywhere: one time sits at one x in every panel
+        kwargs.setdefault("min_border_left", TIME_BORDER_LEFT)
+        kwargs.setdefault("min_border_right", TIME_BORDER_RIGHT)
     plot = figure(x_range=x_range, height=height or view.height, sizing_mode="stretch_width",
                   tools=TOOLS, active_drag="xpan", active_scroll="xwheel_zoom",
                   x_axis_label="time (s)", y_axis_label=y_label, **kwargs)
@@ -63,7 +68,10 @@ def controls(view: View) -> Any | None:
         widget.js_on_change(attr, CustomJS(args={"panel": view.panel_id, "name": option.name},
                                            code=code))
         widgets.append(widget)
-    return row(*widgets, sizing_mode="stretch_width") if widgets else None
+    if not widgets:
+        return None
+    # Bokeh's Row does not wrap: a narrow panel would cut its last controls off
+    return row(*widgets, sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})
 
 
 def _widget(option: Option, value: Any) -> tuple[Any, str]:

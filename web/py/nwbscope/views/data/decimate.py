@@ -105,8 +105,9 @@ def iter_decimate(series: SeriesTime, window: TimeWindow,
                   batch_bytes: int = BATCH_BYTES) -> Iterator[TraceBlock]:
     """Partial blocks while reading (``complete=False``), then the exact one.
 
-    A partial block follows each pass of the coarse order and at least every
-    ``batch_bytes`` read; ``batch_bytes=0`` yields the exact block only.
+    A partial block follows each pass of the coarse order and the first ``batch_bytes``
+    read, then twice as many, and so on (a long read draws a few times, not hundreds);
+    ``batch_bytes=0`` yields the exact block only.
 
     ``reference="median"`` subtracts, sample by sample, the median across the selected
     channels (common-median reference, for display) before the min/max.
@@ -138,6 +139,7 @@ def iter_decimate(series: SeriesTime, window: TimeWindow,
     order = coarse_order(len(steps))
     pass_ends = _pass_ends(len(steps))
     pending = 0
+    batch = batch_bytes
     for pos, step in enumerate(order):
         a, b = steps[step]
         raw = reader.read(a, b)
@@ -145,8 +147,9 @@ def iter_decimate(series: SeriesTime, window: TimeWindow,
                 _prepared(series, raw, chans, reference, convert=False))
         pending += raw.nbytes
         if batch_bytes > 0 and pos < len(order) - 1 and (
-                pos in pass_ends or pending >= batch_bytes):
+                pos in pass_ends or pending >= batch):
             pending = 0
+            batch *= 2  # each partial block costs its drawing: fewer as the read goes on
             yield acc.block(i0, i1, complete=False, **common)
     yield acc.block(i0, i1, complete=True, **common)
 
