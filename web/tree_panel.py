@@ -109,13 +109,11 @@ class TreePanel:
         if event.target.classList.contains("toggle"):
             return
         path = str(row.dataset.path)
-        if row.querySelector(".open-view") is None:
-            asyncio.create_task(self.select(path))
-            return
-        # a typed object with a view: the view is asked first (it draws first) and one
-        # history entry, pushed once it is open, holds both the selection and the panel
-        asyncio.create_task(viewer.panels.show(path))
-        asyncio.create_task(self.select(path, push=False))
+        if row.querySelector(".open-view") is not None:
+            # a typed object with a view: the view is asked of the worker first (it draws
+            # first); the selection's history entry gets the panel too once it exists
+            asyncio.create_task(viewer.panels.show(path, history="replace"))
+        asyncio.create_task(self.select(path))
 
     def on_details_click(self, event):
         target = event.target

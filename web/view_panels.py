@@ -83,17 +83,18 @@ class ViewPanels:
         return {"start": self.window[0], "end": self.window[1], "width": self.width()}
 
     # -- opening and closing ------------------------------------------------------------------
-    async def show(self, path, view=None):
-        """Open ``path``'s view unless it is open already (then bring it into sight)."""
+    async def show(self, path, view=None, history="push"):
+        """Open ``path``'s view unless it is open already (then bring it into sight).
+
+        ``history``: "push" a new history entry once the panel exists, or "replace" the
+        current one (a tree click has pushed the selection already: one entry holds both).
+        """
         for panel_id in self.order:
             info = self.info[panel_id]
             if info["path"] == path and (view is None or info["view"] == view):
                 el("panel-" + panel_id).scrollIntoView()
-                self.viewer.push_state()  # (the selection may have changed)
                 return panel_id
-        panel_id = await self.open(path, view)
-        self.viewer.push_state()
-        return panel_id
+        return await self.open(path, view, history)
 
     async def sync(self, keys, t):
         """Make the panels be ``keys`` in that order, with window ``t`` (back/forward, links)."""
@@ -116,7 +117,9 @@ class ViewPanels:
             for panel_id in order:
                 self._append(panel_id)
 
-    async def open(self, path, view=None):
+    async def open(self, path, view=None, history=None):
+        """A new panel; ``history`` ("push", "replace" or None: the URL already names it)
+        says how the address bar learns of it, as soon as it exists."""
         generation = self.generation
         box = self._placeholder(path)
         request = {"path": path, "view": view, "window": self.window_spec()}
@@ -140,11 +143,15 @@ class ViewPanels:
                                "title": panel["title"], "time_based": panel["time_based"],
                                "span": panel["span"]}
         self.order.append(panel_id)
+        if panel["time_based"] and self.window is None:  # the first: its window is shared
+            self.set_window(panel["window"])
+        if history == "push":
+            self.viewer.push_state()
+        elif history == "replace":
+            self.viewer.replace_state()
         box.querySelector(".panel-title").textContent = panel["title"]
         box.querySelector(".panel-body").id = "body-" + panel_id
         self._alternatives(box, path, panel.get("alternatives") or [])
-        if panel["time_based"] and self.window is None:  # the first: its window is shared
-            self.set_window(panel["window"])
         await window.nwbscopeViews.embed(panel_id, panel["doc"], "body-" + panel_id,
                                          panel["time_based"])
         await self.update(panel_id)
