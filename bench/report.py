@@ -264,7 +264,8 @@ def write(results: dict[str, Any], analysis: list[str], path: Path = DOC) -> Pat
     lines += machine_section(results["machine"], results.get("parts") or {})
     lines += files_section(results)
     lines += browser_section(results.get("browser"))
-    lines += views_section(results.get("views"), results.get("browser"))
+    lines += views_section(results.get("views"), results.get("browser"),
+                           results.get("browser_reference"))
     lines += engines_section(results.get("engines"), results.get("engines_before"))
     lines += walk_section(results.get("walk"), results.get("browser"))
     lines += store_section(results.get("store"))

@@ -20,6 +20,11 @@ from bench.fmt import le, mb, num, sec, verdict
 TREE_BEFORE_S = {0.0: 2.91, 30.0: 3.53}
 TREE_NOISE = 1.10  # "no slower": within 10 %, the run-to-run spread of that figure here
 BEFORE_FILES = ("engines_old", "bench_engines_before")  # the first one present is used
+# browser_cold_start.py's result for the site as it was before the views issue (commit
+# ffcd0d0), measured beside the current one: the same machine and load, so it is the
+# reference of "no slower" when present (run_all.py keeps it, like BEFORE_FILES).
+TREE_REFERENCE = "browser_before_views"
+KEPT_RESULTS = (*BEFORE_FILES, TREE_REFERENCE)
 
 
 def read_before() -> dict | None:
@@ -73,7 +78,8 @@ def _failures(kind: str, runs: list[dict]) -> list[str]:
             f"{_clean(errors[0]).rstrip('.')}."]
 
 
-def views_section(res: dict | None, browser: dict | None = None) -> list[str]:
+def views_section(res: dict | None, browser: dict | None = None,
+                  reference: dict | None = None) -> list[str]:
     """One table per delay: each view measure, its goal, Neurosift's figure, ours, verdict.
 
     ``browser`` (browser_cold_start.py's result) gives the big file's tree time for the
@@ -110,14 +116,14 @@ def views_section(res: dict | None, browser: dict | None = None) -> list[str]:
     if not cases:
         return out + ["No case was measured.", ""]
     for case in cases:
-        out += _case_table(case, channels, span, units, browser)
+        out += _case_table(case, channels, span, units, browser, reference)
     out += ["Neurosift's figures are quoted from the views issue (measured on the same kind of "
             "machine), not measured in this run.", ""]
     return out
 
 
 def _case_table(case: dict, channels: Any, span: Any, units: dict,
-                browser: dict | None) -> list[str]:
+                browser: dict | None, reference: dict | None = None) -> list[str]:
     """The goals table of one delay, and which runs failed (with their error)."""
     delay = case.get("delay_ms", 0.0)
     s, r = case.get("series") or {}, case.get("raster") or {}
@@ -156,7 +162,7 @@ def _case_table(case: dict, channels: Any, span: Any, units: dict,
     status = next((x["raster_status"] for x in r_runs if x.get("raster_status")), "")
     raster = cell(r, "raster_complete_s", sec, r_why) + also(
         r, "raster_complete_s", f" (status: {_clean(status)})" if status else "")
-    tree, tree_ok = _tree_row(delay, s, browser, s_why)
+    tree, tree_ok = _tree_row(delay, s, browser, s_why, reference)
     out = [f"### Views, {delay:g} ms per request", "",
            "| measure | goal | Neurosift | measured | |", "|---|---|---|---|---|",
            f"| click → first ElectricalSeries view drawn (all {num(channels)} channels, 1 s) "
@@ -185,16 +191,22 @@ def _case_table(case: dict, channels: Any, span: Any, units: dict,
     return out + ([" ".join(fails), ""] if fails else [])
 
 
-def _tree_row(delay: float, s: dict, browser: dict | None,
-              s_why: str) -> tuple[str, bool | None]:
+def _tree_row(delay: float, s: dict, browser: dict | None, s_why: str,
+              reference: dict | None = None) -> tuple[str, bool | None]:
     """The big file's tree time (browser part) against its figure before this issue; the
     views run's own tree time is for its series file, a different file, so it gets no
     verdict, only a mention."""
     own = (f"; the views run's series file (a different file, no earlier figure): "
            f"{sec(s['tree_s'])}" if isinstance(s.get("tree_s"), int | float)
            else f"; the views run's series file: {s_why}")
-    before = TREE_BEFORE_S.get(delay)
     big, why = _big_tree(browser, delay)
+    measured, _ = _big_tree(reference, delay) if reference else (None, "")
+    if big is not None and measured is not None:
+        text = (f"big (browser part, cold start): {sec(big)} against {sec(measured)} for the "
+                f"site before this issue (commit ffcd0d0) measured beside it on this machine "
+                f"(within 10 % counts as no slower){own}")
+        return text, big <= measured * TREE_NOISE
+    before = TREE_BEFORE_S.get(delay)
     if big is None:
         return f"big (browser part): {why}{own}", None
     if before is None:

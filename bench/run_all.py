@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 def measure(parts: list[str], quick: bool) -> None:
     """Run the parts; every figure, failure and the run's context lands in bench/results/."""
     common.RESULTS.mkdir(parents=True, exist_ok=True)
-    from bench.report_views import BEFORE_FILES
+    from bench.report_views import KEPT_RESULTS
 
     for old in common.RESULTS.glob("*.json"):
-        if old.stem not in BEFORE_FILES:  # figures of the code before a change: kept
+        if old.stem not in KEPT_RESULTS:  # figures of the code before a change: kept
             old.unlink()
     context: dict = {"machine": common.machine(), "quick": quick}
     for name in RECIPES:
@@ -170,7 +170,8 @@ def assemble() -> tuple[dict, list[str]]:
                "job_overhead": common.read_result("job_overhead"),
                "engines": common.read_result("bench_engines"),
                "engines_before": report_views.read_before(),
-               "views": common.read_result("views")}
+               "views": common.read_result("views"),
+               "browser_reference": common.read_result(report_views.TREE_REFERENCE)}
     return results, analysis.analysis(results)
 
 

@@ -279,3 +279,23 @@ def page(context):
     pg = new_watched_page(context)
     yield pg
     pg.close()
+
+
+@pytest.fixture(scope="module")
+def vpage(context):
+    """One tall page per view test module (panels fit on screen: screenshots show them
+    whole); Pyodide starts once for the module."""
+    page = new_watched_page(context)
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def no_script_errors(vpage):
+    """The test ends without an uncaught script error on the module's page (view test
+    modules use it for every test with ``pytestmark``)."""
+    vpage.page_errors.clear()
+    yield
+    assert vpage.page_errors == []
+

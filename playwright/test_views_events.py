@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viewer_helpers import new_watched_page
 from views_helpers import (
     model_values,
     open_views,
@@ -44,21 +43,7 @@ FILE = "view_units.nwb"
 SESSION = (0.0, uf.DURATION)  # every spike, trial and event of the file is inside
 
 
-@pytest.fixture(scope="module")
-def vpage(context):
-    """One tall page for the module (panels fit on screen: screenshots show them whole)."""
-    page = new_watched_page(context)
-    page.set_viewport_size({"width": 1280, "height": 1500})
-    yield page
-    page.close()
-
-
-@pytest.fixture(autouse=True)
-def no_script_errors(vpage):
-    """Every test ends without an uncaught script error on the page."""
-    vpage.page_errors.clear()
-    yield
-    assert vpage.page_errors == []
+pytestmark = pytest.mark.usefixtures("no_script_errors")  # (playwright/conftest.py)
 
 
 @pytest.fixture(scope="module")

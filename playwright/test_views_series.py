@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viewer_helpers import START_MS, click_row, new_watched_page, tree_row
+from viewer_helpers import START_MS, click_row, tree_row
 from views_helpers import (
     click_panel_button,
     open_views,
@@ -43,21 +43,7 @@ POSITION = vf.EPHYS["position"]
 EPS32 = float(np.finfo(np.float32).eps)
 
 
-@pytest.fixture(scope="module")
-def vpage(context):
-    """One tall page for the module (panels fit on screen: screenshots show them whole)."""
-    page = new_watched_page(context)
-    page.set_viewport_size({"width": 1280, "height": 1500})
-    yield page
-    page.close()
-
-
-@pytest.fixture(autouse=True)
-def no_script_errors(vpage):
-    """Every test ends without an uncaught script error on the page."""
-    vpage.page_errors.clear()
-    yield
-    assert vpage.page_errors == []
+pytestmark = pytest.mark.usefixtures("no_script_errors")  # (playwright/conftest.py)
 
 
 @pytest.fixture(scope="module")
