@@ -45,8 +45,15 @@ async def _load(site, manifest, post):
     post("views", state="loading", text="loading Bokeh and pandas for the views")
     await pyodide_js.loadPackage(list(manifest.get("view_packages", [])) + wheels)
     t1 = time.time()
+    # each import blocks the worker for seconds: between them, the tree's calls queued
+    # meanwhile (a group opened, an object clicked) get their turn
+    await asyncio.sleep(0)
+    import pandas  # noqa: F401
+
+    await asyncio.sleep(0)
     from nwbscope.views.bokeh_kit import warm_up
 
+    await asyncio.sleep(0)
     warm_up()
     timings = {"load": t1 - t0, "import": time.time() - t1}
     post("views", state="ready", text="views ready", timings=timings)
