@@ -55,6 +55,25 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listened on port {port} after {timeout:.0f} s")
 
 
+def cached_file(target: Path, write: Callable[[Path], dict[str, Any]],
+                force: bool = False) -> dict[str, Any]:
+    """A benchmark file made once: ``write(tmp)`` writes it under a temporary name (and
+    returns what it holds), then it is renamed into place and its info is kept beside it as
+    ``<name>.json``; later calls return that info without writing (``force`` rewrites)."""
+    info_path = target.with_suffix(".json")
+    if target.exists() and info_path.exists() and not force:
+        return json.loads(info_path.read_text())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.stem + ".tmp.nwb")  # (pynwb warns on other suffixes)
+    t0 = time.perf_counter()
+    held = write(tmp)
+    tmp.replace(target)
+    info = {"name": target.stem, "path": str(target), "bytes": target.stat().st_size,
+            **held, "seconds_to_write": time.perf_counter() - t0}
+    info_path.write_text(json.dumps(info, indent=2))
+    return info
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 

@@ -16,9 +16,7 @@ temporary name and renamed, so an interrupted run never leaves a half file that 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +26,7 @@ import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import DATA  # noqa: E402
+from bench.common import DATA, cached_file  # noqa: E402
 
 RATE = 30_000.0
 
@@ -170,27 +168,18 @@ def make(recipe: Recipe, force: bool = False, folder: Path = DATA) -> dict:
     """Write ``recipe`` unless its file exists; return its size and object count."""
     from pynwb import NWBHDF5IO
 
-    target = path_of(recipe.name, folder)
-    info_path = target.with_suffix(".json")
-    if target.exists() and info_path.exists() and not force:
-        return json.loads(info_path.read_text())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".nwb.tmp")
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with NWBHDF5IO(str(tmp), "w") as io:
-            io.write(_base_file(recipe))
-        with NWBHDF5IO(str(tmp), "a") as io:
-            nwb = io.read()
-            _append_rest(nwb, recipe)
-            io.write(nwb)
-    tmp.replace(target)
-    info = {"name": recipe.name, "path": str(target), "bytes": target.stat().st_size,
-            "objects": count_objects(target), "seconds_to_write": time.perf_counter() - t0,
-            "recipe": recipe.__dict__}
-    info_path.write_text(json.dumps(info, indent=2))
-    return info
+    def write(tmp: Path) -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with NWBHDF5IO(str(tmp), "w") as io:
+                io.write(_base_file(recipe))
+            with NWBHDF5IO(str(tmp), "a") as io:
+                nwb = io.read()
+                _append_rest(nwb, recipe)
+                io.write(nwb)
+        return {"objects": count_objects(tmp), "recipe": recipe.__dict__}
+
+    return cached_file(path_of(recipe.name, folder), write, force)
 
 
 def main(argv: list[str] | None = None) -> int:

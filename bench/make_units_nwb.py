@@ -11,9 +11,7 @@ makes smaller ones for the smoke test.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import DATA  # noqa: E402
+from bench.common import DATA, cached_file  # noqa: E402
 
 N_UNITS = 500
 SECONDS = 3600.0
@@ -43,28 +41,21 @@ def make(n_units: int = N_UNITS, seconds: float = SECONDS, folder: Path = DATA,
     from pynwb import NWBHDF5IO, NWBFile
 
     name = f"units{n_units}" + ("" if seconds == SECONDS else f"_{seconds:g}s")
-    target = folder / f"{name}.nwb"
-    info_path = target.with_suffix(".json")
-    if target.exists() and info_path.exists() and not force:
-        return json.loads(info_path.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    nwb = NWBFile(session_description=f"{n_units} units over {seconds:g} s (benchmark)",
-                  identifier=f"nwbscope-bench-{name}",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
-    nwb.add_unit_column("quality", "good or mua")
-    trains = spike_trains(n_units, seconds)
-    for i, train in enumerate(trains):
-        nwb.add_unit(spike_times=train, quality="good" if i % 3 else "mua")
-    tmp = target.with_name(target.stem + ".tmp.nwb")  # (pynwb warns on other suffixes)
-    with NWBHDF5IO(str(tmp), "w") as io:
-        io.write(nwb)
-    tmp.replace(target)
-    info = {"name": name, "path": str(target), "bytes": target.stat().st_size,
-            "units": n_units, "seconds": seconds, "spikes": int(sum(len(t) for t in trains)),
-            "seconds_to_write": time.perf_counter() - t0}
-    info_path.write_text(json.dumps(info, indent=2))
-    return info
+
+    def write(tmp: Path) -> dict:
+        nwb = NWBFile(session_description=f"{n_units} units over {seconds:g} s (benchmark)",
+                      identifier=f"nwbscope-bench-{name}",
+                      session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+        nwb.add_unit_column("quality", "good or mua")
+        trains = spike_trains(n_units, seconds)
+        for i, train in enumerate(trains):
+            nwb.add_unit(spike_times=train, quality="good" if i % 3 else "mua")
+        with NWBHDF5IO(str(tmp), "w") as io:
+            io.write(nwb)
+        return {"units": n_units, "seconds": seconds,
+                "spikes": int(sum(len(t) for t in trains))}
+
+    return cached_file(folder / f"{name}.nwb", write, force)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,9 +22,7 @@ name and renamed. ``Recipe.scaled`` makes tiny versions for the smoke test.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 import warnings
 import zlib
 from dataclasses import asdict, dataclass, replace
@@ -35,7 +33,7 @@ import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import DATA  # noqa: E402
+from bench.common import DATA, cached_file  # noqa: E402
 
 RATE = 30_000.0
 SERIES = "acquisition/ElectricalSeries/data"
@@ -169,22 +167,12 @@ def fill_chunks(recipe: Recipe, path: Path) -> dict[str, int]:
 
 def make(recipe: Recipe, force: bool = False, folder: Path = DATA) -> dict:
     """Write ``recipe`` unless its file exists; return what it holds."""
-    target = path_of(recipe.name, folder)
-    info_path = target.with_suffix(".json")
-    if target.exists() and info_path.exists() and not force:
-        return json.loads(info_path.read_text())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".nwb.tmp")
-    t0 = time.perf_counter()
-    _empty_series_file(recipe, tmp)
-    counts = fill_chunks(recipe, tmp)
-    tmp.replace(target)
-    info = {"name": recipe.name, "path": str(target), "bytes": target.stat().st_size,
-            "nominal_bytes": recipe.samples * recipe.channels * 2, "series": SERIES,
-            "chunks": counts, "seconds_to_write": time.perf_counter() - t0,
-            "recipe": {k: v for k, v in asdict(recipe).items()}}
-    info_path.write_text(json.dumps(info, indent=2))
-    return info
+    def write(tmp: Path) -> dict:
+        _empty_series_file(recipe, tmp)
+        return {"nominal_bytes": recipe.samples * recipe.channels * 2, "series": SERIES,
+                "chunks": fill_chunks(recipe, tmp), "recipe": asdict(recipe)}
+
+    return cached_file(path_of(recipe.name, folder), write, force)
 
 
 def main(argv: list[str] | None = None) -> int:
