@@ -30,6 +30,7 @@ from nwbscope.views.data.spatial import spatial_track
 from nwbscope.views.data.spectrogram import spectrogram
 from nwbscope.views.panels import PanelSet
 from nwbscope.views.window import TimeWindow
+from tests.bokeh_docs import models
 from tests.fixtures import view_series_files as vf
 
 EPHYS, ODD = vf.EPHYS, vf.ODD
@@ -111,21 +112,7 @@ def minmax_reference(times: np.ndarray, values: np.ndarray,
 
 def named_models(doc_text: str) -> dict[str, dict[str, Any]]:
     """Model name → its serialized attributes, from a panel's ``json_item`` text."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            attrs = node.get("attributes")
-            if node.get("type") == "object" and isinstance(attrs, dict) and "name" in attrs:
-                found.setdefault(attrs["name"], attrs)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(doc_text))
-    return found
+    return {name: model["attributes"] for name, model in models(doc_text).items()}
 
 
 def last_frame(panels: PanelSet, panel_id: str, window: TimeWindow) -> Frame:

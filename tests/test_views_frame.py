@@ -8,8 +8,6 @@ an object with no view says why, and a panel's document and frames come through
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -18,6 +16,7 @@ from nwbscope.viewer import ViewerSession
 from nwbscope.views.panels import PanelSet, initial_window
 from nwbscope.views.registry import REGISTRY, ViewSpec, spec, views_for
 from nwbscope.views.window import TimeWindow
+from tests.bokeh_docs import models
 from tests.fixtures.nwb_files import RICH_PATHS, es_data
 
 CORE_SERIES = ["ElectricalSeries", "TimeSeries", "NWBDataInterface", "NWBContainer"]
@@ -80,8 +79,7 @@ def test_panel_document_and_frames(rich_nwb, engine) -> None:
     panels = PanelSet(session.file)
     doc = panels.open(RICH_PATHS["electrical_series"])
     assert doc.view == "electrical" and doc.time_based
-    item = json.loads(doc.doc)
-    names_in_doc = {m.get("attributes", {}).get("name") for m in _models(item["doc"])}
+    names_in_doc = set(models(doc.doc))
     assert {"x_range", "cursor", "status", "traces"} <= names_in_doc
     expected = es_data()
     window = TimeWindow(0.0, 0.01, 2000)  # few samples: drawn raw
@@ -121,14 +119,3 @@ def test_initial_window_is_the_first_seconds() -> None:
     with pytest.raises(ParameterError):
         TimeWindow(0.0, float("nan"))
 
-
-def _models(value):
-    """Every model definition in a serialized Bokeh document."""
-    if isinstance(value, dict):
-        if value.get("type") == "object":
-            yield value
-        for v in value.values():
-            yield from _models(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _models(v)

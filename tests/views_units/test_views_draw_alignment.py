@@ -14,8 +14,9 @@ from nwbscope.errors import ViewError
 from nwbscope.views.data.alignment import alignment
 from nwbscope.views.panels import PanelSet
 from nwbscope.views.window import TimeWindow
+from tests.bokeh_docs import all_models, models
 from tests.fixtures import view_units_files as vu
-from tests.views_units.test_views_draw_units import all_models, models, source_is_empty
+from tests.views_units.test_views_draw_units import source_is_empty
 
 
 def pynwb_spans(ref) -> dict[str, tuple[float, float]]:

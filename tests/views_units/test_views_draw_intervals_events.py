@@ -13,8 +13,9 @@ from nwbscope.errors import ParameterError
 from nwbscope.views.intervals import pack_lanes
 from nwbscope.views.panels import PanelSet
 from nwbscope.views.window import TimeWindow
+from tests.bokeh_docs import all_models, models
 from tests.fixtures import view_units_files as vu
-from tests.views_units.test_views_draw_units import all_models, models, source_is_empty
+from tests.views_units.test_views_draw_units import source_is_empty
 
 WHOLE = TimeWindow(0.0, vu.DURATION, 600)
 

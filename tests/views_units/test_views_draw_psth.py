@@ -16,8 +16,9 @@ from nwbscope.errors import ParameterError, ViewError
 from nwbscope.views.panels import PanelSet
 from nwbscope.views.psth import GROUP_PALETTE
 from nwbscope.views.window import TimeWindow
+from tests.bokeh_docs import models
 from tests.fixtures import view_units_files as vu
-from tests.views_units.test_views_draw_units import models, source_is_empty
+from tests.views_units.test_views_draw_units import source_is_empty
 
 ANY = TimeWindow(0.0, 1.0)  # the view is not time-based: any window gives the same frame
 

@@ -6,8 +6,6 @@ the rich file's recipe); histograms are direct numpy counts on those spike train
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -15,31 +13,9 @@ import nwbscope
 from nwbscope.errors import ParameterError, ViewError
 from nwbscope.views.panels import PanelSet
 from nwbscope.views.window import TimeWindow
+from tests.bokeh_docs import models
 from tests.fixtures import nwb_files
 from tests.fixtures import view_units_files as vu
-
-
-def all_models(doc: str) -> list[dict]:
-    """Every model of a panel's serialized document."""
-    found: list[dict] = []
-
-    def walk(value):
-        if isinstance(value, dict):
-            if value.get("type") == "object":
-                found.append(value)
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-    walk(json.loads(doc))
-    return found
-
-
-def models(doc: str) -> dict[str, dict]:
-    """The named models of a panel's serialized document, by name."""
-    return {m["attributes"]["name"]: m for m in all_models(doc)
-            if m.get("attributes", {}).get("name")}
 
 
 def source_is_empty(model: dict) -> bool:
