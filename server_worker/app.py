@@ -5,7 +5,8 @@ whatever the broker contributes, then the static site at ``/`` (last: a mount at
 shadows routes added after it).
 
 Plugging in the broker: when the package ``server_worker.broker`` exists it must offer
-``routers() -> list[APIRouter]`` and may offer ``lifespan(app)``, an async context manager
+``routers() -> list[APIRouter]`` and may offer ``install(app)`` (error handlers, listeners
+on ``app.state.upload_listeners``) and ``lifespan(app)``, an async context manager
 entered at startup (open the database from ``app.state.settings.database_url``, start the
 embedded worker when ``settings.embedded_worker``) and left at shutdown. The store is on
 ``app.state.store`` and the settings on ``app.state.settings`` (or the ``SettingsDep``,
@@ -61,6 +62,8 @@ def create_app(
     app.state.settings = settings
     app.state.store = store or open_store(settings.store_url, tmp_dir=settings.tmp_dir)
     app.state.files = FileRegistry(settings.data_dir / "files.json")
+    #: Called as ``listener(PutResult, label)`` in a thread after each user upload.
+    app.state.upload_listeners = []
 
     app.include_router(health_router)
     app.include_router(store_router)
@@ -69,6 +72,8 @@ def create_app(
     if module is not None:
         for router in module.routers():
             app.include_router(router)
+        if hasattr(module, "install"):
+            module.install(app)
         if hasattr(module, "lifespan"):
             hooks.append(module.lifespan)
 

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from .settings import DEFAULT_SITE_DIR, REPO_ROOT, Settings
 
@@ -55,6 +55,14 @@ def token_for(server_url: str) -> str | None:
         return json.loads(runtime_file(parts.port or 80).read_text()).get("token")
     except (OSError, ValueError):
         return None
+
+
+def with_broker(viewer_url: str, base: str, token: str) -> str:
+    """``viewer_url`` with the broker and its token in the fragment: the page saves them in
+    browser storage and drops the fragment at once, and a fragment is never sent to a server,
+    so the token reaches no server log, no Referer and (once dropped) no history entry."""
+    fragment = urlencode({"broker": base, "token": token})
+    return f"{viewer_url.split('#')[0]}#{fragment}"
 
 
 # ---- build ------------------------------------------------------------------------------------
@@ -131,7 +139,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     base = settings.base_url
     print(f"nwbscope serving on {base}  (data: {settings.data_dir}, store: {app.state.store.url})")
-    print(f"  open:  {base}/?url={base}/files/demo.nwb")
+    demo = f"{base}/?url={quote(base + '/files/demo.nwb', safe=':/')}"
+    print(f"  open:  {with_broker(demo, base, settings.user_token)}")
     print(f"  token: {settings.user_token}  (uploads and jobs; export NWBSCOPE_TOKEN=...)")
     print(f"  more workers: nwbscope worker --broker {base} --token {settings.worker_token}",
           flush=True)

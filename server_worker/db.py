@@ -125,6 +125,20 @@ class LogChunkRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class UploadRow(Base):
+    """A file a person put in the store (``PUT /api/store``): the project's uploaded inputs.
+
+    The store itself knows only hashes; this keeps the name it was given and when."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def normalize_url(url: str) -> str:
     """``postgresql://`` means psycopg 3 here (SQLAlchemy would pick psycopg2 by default)."""
     parsed = make_url(url)

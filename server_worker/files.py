@@ -95,7 +95,9 @@ def register_file(body: FileIn, request: Request, registry: RegistryDep, _: User
     )
 
 
-@router.api_route("/files/demo.nwb", methods=["GET", "HEAD"])
+@router.head("/files/demo.nwb", operation_id="head_demo_file",
+             include_in_schema=False)
+@router.get("/files/demo.nwb", operation_id="demo_file")
 def demo_file(settings: SettingsDep) -> Response:
     path = settings.demo_file
     if path is None or not path.is_file():
@@ -103,7 +105,9 @@ def demo_file(settings: SettingsDep) -> Response:
     return RangeFileResponse(path, headers=NO_CACHE, media_type="application/x-hdf5")
 
 
-@router.api_route("/files/{file_id}/{name}", methods=["GET", "HEAD"])
+@router.head("/files/{file_id}/{name}", operation_id="head_registered_file",
+             include_in_schema=False)
+@router.get("/files/{file_id}/{name}", operation_id="registered_file")
 def registered_file(file_id: str, name: str, registry: RegistryDep) -> Response:
     path = registry.lookup(file_id)
     if path is None or path.name != name or not path.is_file():

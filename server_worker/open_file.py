@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from .commands import CommandError, settings_from_args, token_for
+from .commands import CommandError, settings_from_args, token_for, with_broker
 
 
 def probe(base: str) -> str:
@@ -94,8 +94,8 @@ def open_file(args: argparse.Namespace) -> int:
         )
     if answer.status_code != 201:
         raise CommandError(f"the server could not serve {path}: {answer.text}")
-    viewer = base + answer.json()["viewer"]
-    print(viewer, flush=True)
+    viewer = with_broker(base + answer.json()["viewer"], base, token)
+    print(viewer, flush=True)  # the token is in the fragment: never sent to a server
     if not args.no_browser:
         webbrowser.open(viewer)
     return 0

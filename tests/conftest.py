@@ -54,3 +54,11 @@ def truncated_nwb(nwb_dir: Path) -> Path:
 def engine(request: pytest.FixtureRequest) -> str:
     """Every model/viewer test runs on both HDF5 engines: they must agree."""
     return request.param
+
+
+@pytest.fixture(scope="session")
+def capabilities() -> dict:
+    """What this machine's worker would register (the real processors and schemas)."""
+    from server_worker.worker.capabilities import capabilities as detect
+
+    return detect(slots=1, executor="local")

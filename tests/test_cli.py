@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -52,7 +53,8 @@ def client_env(server: NwbscopeServer) -> dict[str, str]:
 
 def test_serve_prints_url_and_token(server: NwbscopeServer) -> None:
     out = server.log_tail(5000)
-    expected = f"open:  {server.url}/?url={server.url}/files/demo.nwb"
+    fragment = urlencode({"broker": server.url, "token": "cli-token"})
+    expected = f"open:  {server.url}/?url={server.url}/files/demo.nwb#{fragment}"
     assert expected in out
     assert "token: cli-token" in out
     worker_token = json.loads((server.data_dir / "tokens.json").read_text())["worker_token"]
@@ -164,7 +166,8 @@ def test_open_reuses_running_server(server: NwbscopeServer, client_env, tmp_path
     assert opened.returncode == 0, opened.stderr
     viewer = opened.stdout.strip().splitlines()[-1]
     base = re.escape(server.url)
-    match = re.fullmatch(rf"{base}/\?url=({base}/files/\w+/session\.nwb)", viewer)
+    fragment = re.escape(urlencode({"broker": server.url, "token": "cli-token"}))
+    match = re.fullmatch(rf"{base}/\?url=({base}/files/\w+/session\.nwb)#{fragment}", viewer)
     assert match, viewer
     part = httpx.get(match.group(1), headers={"Range": "bytes=8-15"})
     assert (part.status_code, part.content) == (206, target.read_bytes()[8:16])
@@ -181,7 +184,7 @@ def test_open_starts_a_server(fake_site: Path, tmp_path: Path) -> None:
     try:
         assert opened.returncode == 0, opened.stderr + opened.stdout
         assert "starting an nwbscope server" in opened.stdout
-        file_url = opened.stdout.strip().splitlines()[-1].split("?url=")[1]
+        file_url = opened.stdout.strip().splitlines()[-1].split("?url=")[1].split("#")[0]
         assert httpx.get(file_url, headers={"Range": "bytes=0-3"}).content == b"\x89HDF"
         second = run_cli("open", str(target), "--no-browser", "--port", str(port), env=env)
         assert second.returncode == 0, second.stderr

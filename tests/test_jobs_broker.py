@@ -6,8 +6,10 @@ A worker is played by the test through the worker API (the real daemon is exerci
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,13 +46,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres: Any) 
     return postgres.new_database()
 
 
-@pytest.fixture(scope="session")
-def capabilities() -> dict[str, Any]:
-    from server_worker.worker.capabilities import capabilities as detect
-
-    return detect(slots=1, executor="local")
-
-
 def make_client(tmp_path: Path, database_url: str, **extra: Any) -> TestClient:
     settings = Settings(data_dir=tmp_path / "data", user_token=USER, worker_token=WORKER,
                         database_url=database_url, embedded_worker=False,
@@ -71,8 +66,20 @@ def register(client: TestClient, capabilities: dict[str, Any], name: str = "w1")
     return answer.json()["worker_id"]
 
 
-def stored(client: TestClient, data: bytes = b"\x89HDF\r\n\x1a\n fake nwb", label: str = "x.nwb"
-           ) -> str:
+@functools.cache
+def tiny_nwb(variant: int = 0) -> bytes:
+    """A real NWB file with one small ElectricalSeries (the broker reads it at submission)."""
+    from server_worker.jobs.synthetic import write_ground_truth_nwb
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tiny.nwb"
+        write_ground_truth_nwb(path, num_channels=4, num_units=2, duration_s=1.0,
+                               seed=100 + variant)
+        return path.read_bytes()
+
+
+def stored(client: TestClient, data: bytes | None = None, label: str = "x.nwb") -> str:
+    data = tiny_nwb() if data is None else data
     answer = client.put("/api/store", params={"label": label}, content=data, headers=U)
     assert answer.status_code in (200, 201), answer.text
     return answer.json()["uri"]
@@ -159,7 +166,7 @@ def run_job_as_worker(client: TestClient, wid: str, output: bytes = b"units") ->
                      content=output, headers=W)
     assert put.status_code == 201, put.text
     done = client.post(f"/api/workers/{wid}/jobs/{jid}/complete", headers=W, json={
-        "outputs": {"nwb": put.json()["uri"]}, "result": {"timings": {"sort_s": 1.5}}})
+        "outputs": {"nwb": put.json()["uri"]}, "timings": {"sort_s": 1.5}})
     assert done.status_code == 200, done.text
     return done.json()
 
@@ -196,7 +203,7 @@ def test_job_lifecycle_log_and_deduplication(client: TestClient, capabilities: d
                       json={"outputs": missing})
     assert bad.status_code == 422
     client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=W, json={
-        "outputs": {"nwb": put.json()["uri"]}, "result": {"timings": {"sort_s": 2.0}}})
+        "outputs": {"nwb": put.json()["uri"]}, "timings": {"sort_s": 2.0}})
     done = client.get(f"/api/jobs/{job['id']}").json()
     assert done["status"] == "completed"
     assert done["outputs"]["nwb"].startswith("sha256://")
@@ -212,7 +219,7 @@ def test_job_lifecycle_log_and_deduplication(client: TestClient, capabilities: d
     assert other.json()["id"] not in (job["id"], forced.json()["id"])
 
     batch = client.post("/api/jobs", headers=U, json={
-        "processor": "tridesclous2", "inputs": [uri, stored(client, b"\x89HDF other")]})
+        "processor": "tridesclous2", "inputs": [uri, stored(client, tiny_nwb(1))]})
     assert batch.status_code == 201
     assert [j["processor"] for j in batch.json()["jobs"]] == ["tridesclous2"] * 2
     pending = client.get("/api/jobs", params={"status": "pending"}).json()["jobs"]

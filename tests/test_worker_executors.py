@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from server_worker.jobs.folder import JobFolder
+from server_worker.jobs.spec import JobSpec
 from server_worker.worker.executors import Executor, JobHandle, LocalExecutor
 from server_worker.worker.hosts import HostExecutor
 
@@ -27,9 +28,9 @@ def executor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Executo
 
 
 def job(tmp_path: Path, name: str, content: bytes | None) -> JobFolder:
-    folder = JobFolder(tmp_path / name).create({
-        "job_id": name, "attempt": 1, "processor": "spykingcircus2", "parameters": {},
-        "recording": {}, "input_uri": f"sha256://{'b' * 64}?label={name}.nwb"})
+    folder = JobFolder(tmp_path / name).create(JobSpec(
+        job_id=name, processor="spykingcircus2",
+        input_uri=f"sha256://{'b' * 64}?label={name}.nwb"))
     if content is None:
         os.mkfifo(folder.input_file)  # opening it blocks: a job stuck on its input
     else:
@@ -50,7 +51,7 @@ def test_exit_code_error_report_and_log(executor: Executor, tmp_path: Path) -> N
         folder = job(tmp_path, name, b"plain text, not a recording")
         assert wait(executor.submit(folder), 60) == 1
         error = folder.read_error()
-        assert error is not None and error["type"] == "NotHDF5Error"
+        assert error is not None and error.type == "NotHDF5Error"
         assert "NotHDF5Error" in folder.log_file.read_text()
     if isinstance(executor, HostExecutor):
         assert len(executor.hosts) == 1 and executor.hosts[0].jobs_run == 2
@@ -65,4 +66,4 @@ def test_cancel_stops_a_stuck_job_and_the_next_one_runs(executor: Executor, tmp_
     assert wait(stuck, 10) != 0
     folder = job(tmp_path, "after", b"still not a recording")
     assert wait(executor.submit(folder), 60) == 1
-    assert folder.read_error()["type"] == "NotHDF5Error"
+    assert folder.read_error().type == "NotHDF5Error"

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import WorkerRow, utcnow
+from .models import ProcessorOut
 
 
 @dataclass
@@ -47,17 +48,17 @@ def catalog(session: Session, timeout_seconds: float) -> dict[str, CatalogEntry]
     return entries
 
 
-def public_view(name: str, entry: CatalogEntry) -> dict[str, Any]:
+def public_view(name: str, entry: CatalogEntry) -> ProcessorOut:
     d = entry.description
-    return {
-        "name": name,
-        "version": d.get("version", ""),
-        "family": d.get("family", ""),
-        "description": d.get("description", ""),
-        "spikeinterface_version": d.get("spikeinterface_version", ""),
-        "resources": d.get("resources", {}),
-        "parameters_schema": d.get("parameters_schema", {"type": "object"}),
-        "recording_schema": d.get("recording_schema", {"type": "object"}),
-        "online": entry.online,
-        "workers": entry.workers,
-    }
+    return ProcessorOut(
+        name=name,
+        version=str(d.get("version", "")),
+        family=str(d.get("family", "")),
+        description=str(d.get("description", "")),
+        spikeinterface_version=str(d.get("spikeinterface_version", "")),
+        resources=d.get("resources", {}),
+        parameters_schema=d.get("parameters_schema", {"type": "object"}),
+        recording_schema=d.get("recording_schema", {"type": "object"}),
+        online=entry.online,
+        workers=entry.workers,
+    )

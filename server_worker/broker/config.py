@@ -16,6 +16,9 @@ class BrokerConfig:
     worker_timeout_seconds: float = 120.0
     #: How often workers should heartbeat (sent to them at registration).
     heartbeat_seconds: float = 10.0
+    #: Longest wait of the broker's lease reaper between rounds (also at most a quarter
+    #: lease); 0 turns it off (tests of what reads do on their own).
+    reap_seconds: float = 5.0
 
     @classmethod
     def from_extra(cls, extra: dict[str, Any]) -> BrokerConfig:

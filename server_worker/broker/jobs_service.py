@@ -1,8 +1,9 @@
 """Submitting, deduplicating, listing, cancelling jobs and reading their logs.
 
 Route handlers stay thin: they call these functions with a session. Parameters are checked
-against the schema the workers registered, then completed with its defaults, so the job record
-(and its deduplication key) holds every parameter the sorter will use.
+once, here, against the schema the workers registered, then completed with its defaults, so
+the job record (and its deduplication key) holds every parameter the sorter will use, and the
+worker runs it without checking again.
 """
 
 from __future__ import annotations
@@ -15,25 +16,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nwbscope.errors import ParameterError
-from nwbscope.store import parse_uri
-
-from ..db import FINAL_STATES, AttemptRow, JobRow, LogChunkRow, utcnow
-from ..processors.schema import deep_merge
+from ..db import FINAL_STATES, AttemptRow, JobRow, LogChunkRow, WorkerRow, utcnow
+from ..processors.schema import complete
 from ..processors.validate import validate
 from .catalog import CatalogEntry
-
-
-class UnknownProcessorError(LookupError):
-    """No registered worker offers this processor."""
-
-
-class ConflictError(RuntimeError):
-    """The job is not in a state that allows this."""
-
-
-def schema_defaults(schema: dict[str, Any]) -> dict[str, Any]:
-    return {k: v["default"] for k, v in schema.get("properties", {}).items() if "default" in v}
+from .errors import ConflictError
+from .inputs_ref import InputRef
+from .models import AttemptOut, JobInputs, JobOut, JobTimings, LogOut
 
 
 def canonical_hash(*parts: Any) -> str:
@@ -41,18 +30,17 @@ def canonical_hash(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def input_identity(uri: str) -> tuple[str, str | None]:
-    """Check an input reference; return it with its SHA-256 when the reference carries one."""
-    if not isinstance(uri, str) or not uri:
-        raise ParameterError("input", "give a store URI (sha256://...) or an http(s) URL")
-    if uri.startswith("sha256://"):
-        hexdigest, _label = parse_uri(uri)
-        return uri, hexdigest
-    if uri.startswith(("http://", "https://")) and len(uri) < 4096:
-        return uri, None
-    raise ParameterError(
-        "input", f"{uri[:200]!r} is neither a store URI (sha256://<hex>) nor an http(s) URL"
-    )
+def checked_options(
+    entry: CatalogEntry, parameters: dict[str, Any], recording: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate ``parameters`` and ``recording`` (ParameterError names the field) and
+    complete both with the schema's defaults."""
+    described = entry.description
+    params_schema = described.get("parameters_schema", {"type": "object"})
+    rec_schema = described.get("recording_schema", {"type": "object"})
+    validate(parameters, params_schema, prefix="parameters")
+    validate(recording, rec_schema, prefix="recording")
+    return complete(params_schema, parameters), complete(rec_schema, recording)
 
 
 def submit(
@@ -62,34 +50,27 @@ def submit(
     processor: str,
     parameters: dict[str, Any],
     recording: dict[str, Any],
-    input_uri: str,
+    source: InputRef,
     force: bool,
     max_attempts: int,
 ) -> tuple[JobRow, bool]:
-    """Queue one job, or return the completed twin; ``(job, reused)``."""
-    described = entry.description
-    params_schema = described.get("parameters_schema", {"type": "object"})
-    rec_schema = described.get("recording_schema", {"type": "object"})
-    validate(parameters, params_schema, prefix="parameters")
-    validate(recording, rec_schema, prefix="recording")
-    full_params = deep_merge(schema_defaults(params_schema), parameters)
-    full_recording = {**schema_defaults(rec_schema), **recording}
-    version = str(described.get("version", ""))
-    uri, sha = input_identity(input_uri)
-    params_hash = canonical_hash(processor, version, full_params, full_recording)
+    """Queue one job with checked, complete options, or return its completed twin;
+    ``(job, reused)``."""
+    version = str(entry.description.get("version", ""))
+    params_hash = canonical_hash(processor, version, parameters, recording)
     if not force:
-        twin = find_completed(session, processor, version, params_hash, uri, sha)
+        twin = find_completed(session, processor, version, params_hash, source)
         if twin is not None:
             return twin, True
     job = JobRow(
         id=uuid.uuid4().hex,
         processor=processor,
         processor_version=version,
-        parameters=full_params,
-        recording=full_recording,
+        parameters=parameters,
+        recording=recording,
         params_hash=params_hash,
-        input_uri=uri,
-        input_sha256=sha,
+        input_uri=source.uri,
+        input_sha256=source.sha256,
         status="pending",
         max_attempts=max_attempts,
     )
@@ -99,16 +80,30 @@ def submit(
 
 
 def find_completed(
-    session: Session, processor: str, version: str, params_hash: str, uri: str, sha: str | None
+    session: Session, processor: str, version: str, params_hash: str, source: InputRef
 ) -> JobRow | None:
+    """The newest completed job with these options on the same bytes (by hash when known,
+    however the input was spelled; else by URL)."""
     query = select(JobRow).where(
         JobRow.status == "completed",
         JobRow.processor == processor,
         JobRow.processor_version == version,
         JobRow.params_hash == params_hash,
     )
-    query = query.where(JobRow.input_sha256 == sha) if sha else query.where(JobRow.input_uri == uri)
+    if source.sha256:
+        query = query.where(JobRow.input_sha256 == source.sha256)
+    else:
+        query = query.where(JobRow.input_uri == source.uri)
     return session.scalars(query.order_by(JobRow.finished_at.desc()).limit(1)).first()
+
+
+def get_job(session: Session, job_id: str) -> JobRow:
+    from .errors import MissingError
+
+    job = session.get(JobRow, job_id) if len(job_id) <= 64 else None
+    if job is None:
+        raise MissingError(f"job {job_id[:64]!r}")
+    return job
 
 
 def cancel(session: Session, job: JobRow) -> JobRow:
@@ -124,7 +119,7 @@ def cancel(session: Session, job: JobRow) -> JobRow:
     return job
 
 
-def read_log(session: Session, job: JobRow, offset: int) -> dict[str, Any]:
+def read_log(session: Session, job: JobRow, offset: int) -> LogOut:
     """The log from character ``offset`` on, and the offset to ask from next time."""
     offset = max(0, min(offset, job.log_size))
     chunks = session.scalars(
@@ -133,19 +128,9 @@ def read_log(session: Session, job: JobRow, offset: int) -> dict[str, Any]:
                LogChunkRow.start + func.length(LogChunkRow.text) > offset)
         .order_by(LogChunkRow.start)
     ).all()
-    text = "".join(chunks_text(chunks, offset))
-    return {
-        "job_id": job.id,
-        "offset": offset,
-        "next_offset": offset + len(text),
-        "text": text,
-        "status": job.status,
-        "complete": job.status in FINAL_STATES,
-    }
-
-
-def chunks_text(chunks: list[LogChunkRow], offset: int) -> list[str]:
-    return [c.text[max(0, offset - c.start):] for c in chunks]
+    text = "".join(c.text[max(0, offset - c.start):] for c in chunks)
+    return LogOut(job_id=job.id, offset=offset, next_offset=offset + len(text), text=text,
+                  status=job.status, complete=job.status in FINAL_STATES)
 
 
 def append_log(session: Session, job: JobRow, text: str) -> int:
@@ -155,52 +140,44 @@ def append_log(session: Session, job: JobRow, text: str) -> int:
     return job.log_size
 
 
-def job_view(session: Session, job: JobRow, *, detail: bool = True) -> dict[str, Any]:
-    """The JSON of a job (``detail`` adds its attempts)."""
+def job_out(session: Session, job: JobRow, *, detail: bool = True) -> JobOut:
+    """The public record of a job (``detail`` adds its attempts)."""
     run_s = queue_s = None
     if job.started_at is not None:
         queue_s = (job.started_at - job.created_at).total_seconds()
         if job.finished_at is not None:
             run_s = (job.finished_at - job.started_at).total_seconds()
-    view: dict[str, Any] = {
-        "id": job.id,
-        "processor": job.processor,
-        "processor_version": job.processor_version,
-        "status": job.status,
-        "parameters": job.parameters,
-        "recording": job.recording,
-        "inputs": {"input": job.input_uri, "input_sha256": job.input_sha256},
-        "outputs": job.outputs,
-        "error": job.error,
-        "worker": job.worker_id,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "cancel_requested": job.cancel_requested,
-        "timings": {
-            "created_at": _iso(job.created_at),
-            "started_at": _iso(job.started_at),
-            "finished_at": _iso(job.finished_at),
-            "queued_s": queue_s,
-            "run_s": run_s,
-            **job.timings,
-        },
-        "log_size": job.log_size,
-    }
+    worker = session.get(WorkerRow, job.worker_id) if job.worker_id else None
+    measured = {k: v for k, v in job.timings.items() if k in JobTimings.model_fields}
+    history = None
     if detail:
         rows = session.scalars(
             select(AttemptRow).where(AttemptRow.job_id == job.id).order_by(AttemptRow.number)
         ).all()
-        view["attempt_history"] = [
-            {
-                "number": a.number,
-                "worker": a.worker_id,
-                "started_at": _iso(a.started_at),
-                "ended_at": _iso(a.ended_at),
-                "outcome": a.outcome,
-            }
-            for a in rows
-        ]
-    return view
+        history = [AttemptOut(number=a.number, worker=a.worker_id, started_at=_iso(a.started_at),
+                              ended_at=_iso(a.ended_at), outcome=a.outcome) for a in rows]
+    return JobOut(
+        id=job.id,
+        processor=job.processor,
+        processor_version=job.processor_version,
+        status=job.status,
+        parameters=job.parameters,
+        recording=job.recording,
+        inputs=JobInputs(input=job.input_uri, input_sha256=job.input_sha256,
+                         label=InputRef.label_of(job.input_uri)),
+        outputs=job.outputs,
+        error=job.error,
+        worker=job.worker_id,
+        worker_name=worker.name if worker is not None else None,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        cancel_requested=job.cancel_requested,
+        timings=JobTimings(created_at=_iso(job.created_at), started_at=_iso(job.started_at),
+                           finished_at=_iso(job.finished_at), queued_s=queue_s, run_s=run_s,
+                           **measured),
+        log_size=job.log_size,
+        attempt_history=history,
+    )
 
 
 def _iso(value: Any) -> str | None:

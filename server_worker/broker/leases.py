@@ -3,8 +3,8 @@
 A claim flips one pending job to running with a conditional UPDATE (``WHERE status =
 'pending'``) and takes it only if that UPDATE changed a row, so two workers can never get the
 same job, on SQLite or PostgreSQL. A lease not renewed in time (``reap_expired``, run before
-every claim and on reads) puts the job back to pending for another worker; after
-``max_attempts`` claims the job fails instead.
+every claim and by the broker's background task, never by a read) puts the job back to
+pending for another worker; after ``max_attempts`` claims the job fails instead.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..db import AttemptRow, JobRow, WorkerRow, utcnow
-from .jobs_service import ConflictError, append_log
+from .errors import ConflictError, MissingError
+from .jobs_service import append_log
 
 
 def register(session: Session, name: str, capabilities: dict[str, Any]) -> WorkerRow:
@@ -128,7 +129,7 @@ def owned_job(session: Session, worker: WorkerRow, job_id: str) -> JobRow:
     """The running job ``job_id`` if ``worker`` holds its lease; ConflictError otherwise."""
     job = session.get(JobRow, job_id)
     if job is None:
-        raise LookupError(job_id)
+        raise MissingError(f"job {job_id!r}")
     if job.status != "running" or job.worker_id != worker.id:
         raise ConflictError(
             f"Job {job_id} is {job.status} and not leased to worker {worker.id} any more."
@@ -137,14 +138,14 @@ def owned_job(session: Session, worker: WorkerRow, job_id: str) -> JobRow:
 
 
 def complete(
-    session: Session, job: JobRow, outputs: dict[str, str], result: dict[str, Any],
+    session: Session, job: JobRow, outputs: dict[str, str], timings: dict[str, float],
     input_sha256: str | None,
 ) -> JobRow:
     job.status = "completed"
     job.finished_at = utcnow()
     job.lease_expires_at = None
     job.outputs = outputs
-    job.timings = {k: float(v) for k, v in result.get("timings", {}).items()}
+    job.timings = dict(timings)
     if input_sha256 and not job.input_sha256:
         job.input_sha256 = input_sha256
     _close_attempt(session, job, "completed")

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from .catalog import catalog, public_view
 from .deps import ConfigDep, SessionDep
+from .errors import MissingError
+from .models import ProcessorList, ProcessorOut
 
 router = APIRouter(prefix="/api/processors", tags=["processors"])
 
 
-@router.get("")
+@router.get("", response_model=ProcessorList)
 def list_processors(session: SessionDep, config: ConfigDep, include_offline: bool = False
-                    ) -> dict[str, Any]:
+                    ) -> ProcessorList:
     """Processors offered by workers heard from recently (``include_offline`` for all)."""
     entries = catalog(session, config.worker_timeout_seconds)
-    return {
-        "processors": [
-            public_view(name, entry)
-            for name, entry in sorted(entries.items())
-            if entry.online or include_offline
-        ]
-    }
+    return ProcessorList(processors=[
+        public_view(name, entry)
+        for name, entry in sorted(entries.items())
+        if entry.online or include_offline
+    ])
 
 
-@router.get("/{name}")
-def get_processor(name: str, session: SessionDep, config: ConfigDep) -> dict[str, Any]:
+@router.get("/{name}", response_model=ProcessorOut)
+def get_processor(name: str, session: SessionDep, config: ConfigDep) -> ProcessorOut:
     entries = catalog(session, config.worker_timeout_seconds)
     if name not in entries:
-        raise HTTPException(404, detail=f"No worker has offered a processor named {name!r}.")
+        raise MissingError(f"processor named {name[:100]!r} offered by any worker")
     return public_view(name, entries[name])

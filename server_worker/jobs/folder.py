@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .spec import JobFailure, JobResult, JobSpec
+
 
 @dataclass(frozen=True)
 class JobFolder:
@@ -58,29 +60,31 @@ class JobFolder:
     def error_file(self) -> Path:
         return self.path / "error.json"
 
-    def create(self, spec: dict[str, Any]) -> JobFolder:
+    def create(self, spec: JobSpec) -> JobFolder:
         """Lay out a fresh folder for ``spec`` (an earlier attempt's leftovers are kept out)."""
         for sub in (self.inputs_dir, self.outputs_dir):
             sub.mkdir(parents=True, exist_ok=True)
         for stale in (self.result_file, self.error_file):
             stale.unlink(missing_ok=True)
-        _write_json(self.spec_file, spec)
+        _write_json(self.spec_file, spec.model_dump(mode="json"))
         return self
 
-    def read_spec(self) -> dict[str, Any]:
-        return json.loads(self.spec_file.read_text())
+    def read_spec(self) -> JobSpec:
+        return JobSpec.model_validate_json(self.spec_file.read_text())
 
-    def write_result(self, result: dict[str, Any]) -> None:
-        _write_json(self.result_file, result)
+    def write_result(self, result: JobResult) -> None:
+        _write_json(self.result_file, result.model_dump(mode="json"))
 
-    def read_result(self) -> dict[str, Any] | None:
-        return _read_json(self.result_file)
+    def read_result(self) -> JobResult | None:
+        data = _read_json(self.result_file)
+        return None if data is None else JobResult.model_validate(data)
 
-    def write_error(self, error: dict[str, Any]) -> None:
-        _write_json(self.error_file, error)
+    def write_error(self, error: JobFailure) -> None:
+        _write_json(self.error_file, error.model_dump(mode="json"))
 
-    def read_error(self) -> dict[str, Any] | None:
-        return _read_json(self.error_file)
+    def read_error(self) -> JobFailure | None:
+        data = _read_json(self.error_file)
+        return None if data is None else JobFailure.model_validate(data)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

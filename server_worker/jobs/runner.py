@@ -17,60 +17,59 @@ import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from ..processors.schema import deep_merge
 from .folder import JobFolder
+from .spec import JobFailure, JobResult
 
 #: Set by LocalExecutor: exit when the worker daemon that started us is gone.
 DIE_WITH_PARENT_ENV = "NWBSCOPE_DIE_WITH_PARENT"
 
 
-def run_job(folder: JobFolder) -> dict[str, Any]:
-    """Read, preprocess, sort and write the outputs of the job in ``folder``."""
+def run_job(folder: JobFolder) -> JobResult:
+    """Read, preprocess, sort and write the outputs of the job in ``folder``.
+
+    The spec's parameters are complete and were validated by the broker at submission: the
+    run uses them as they are (checking them again here would be a second copy of the rules).
+    """
     import spikeinterface
 
     from ..processors.registry import get_processor
-    from ..processors.schema import recording_defaults
-    from ..processors.validate import validate
     from .nwb_output import summary, unit_metrics, write_units_nwb
     from .recording import load_recording
 
     spec = folder.read_spec()
     timings: dict[str, float] = {}
     started = time.monotonic()
-    processor = get_processor(spec["processor"])
-    schema = processor.parameters_schema()
-    validate(spec.get("parameters", {}), schema, prefix="parameters")
-    parameters = deep_merge(processor.default_parameters(), spec.get("parameters", {}))
-    options = {**recording_defaults(), **spec.get("recording", {})}
-    print(f"nwbscope: job {spec['job_id']} attempt {spec['attempt']}: {processor.name} "
-          f"{processor.version()} on {spec['input_uri']}", flush=True)
+    processor = get_processor(spec.processor)
+    version = processor.version()
+    options = spec.recording.model_dump()
+    print(f"nwbscope: job {spec.job_id} attempt {spec.attempt}: {processor.name} "
+          f"{version} on {spec.input_uri}", flush=True)
 
-    loaded = load_recording(folder.input_file, options, spec["input_uri"])
+    loaded = load_recording(folder.input_file, options, spec.input_uri)
     print(f"nwbscope: {loaded.series_path}: {loaded.recording}", flush=True)
     timings["load_s"] = time.monotonic() - started
 
     mark = time.monotonic()
-    sorting = processor.run(loaded.recording, folder.sorter_dir, parameters)
+    sorting = processor.run(loaded.recording, folder.sorter_dir, spec.parameters)
     timings["sort_s"] = time.monotonic() - mark
     print(f"nwbscope: {len(sorting.unit_ids)} units found in {timings['sort_s']:.1f} s", flush=True)
 
     mark = time.monotonic()
     metrics = unit_metrics(sorting, loaded.recording)
     provenance = {
-        "job_id": spec["job_id"],
-        "attempt": spec["attempt"],
+        "job_id": spec.job_id,
+        "attempt": spec.attempt,
         "processor": processor.name,
-        "processor_version": processor.version(),
+        "processor_version": version,
         "spikeinterface_version": spikeinterface.__version__,
-        "parameters": parameters,
+        "parameters": spec.parameters,
         "recording_options": options,
         "electrical_series_path": loaded.series_path,
-        "input_uri": spec["input_uri"],
-        "input_sha256": spec.get("input_sha256") or "",
-        "worker": spec.get("worker", ""),
-        "started_at": spec.get("started_at", ""),
+        "input_uri": spec.input_uri,
+        "input_sha256": spec.input_sha256 or "",
+        "worker": spec.worker,
+        "started_at": spec.started_at or "",
         "finished_at": datetime.now(UTC).isoformat(),
     }
     nwb_path = folder.outputs_dir / "units.nwb"
@@ -80,12 +79,12 @@ def run_job(folder: JobFolder) -> dict[str, Any]:
     summary_path.write_text(json.dumps(summary(sorting, metrics, provenance), indent=2))
     timings["write_s"] = time.monotonic() - mark
     timings["total_s"] = time.monotonic() - started
-    result = {
-        "outputs": {"nwb": nwb_path.name, "summary": summary_path.name},
-        "num_units": len(sorting.unit_ids),
-        "processor_version": processor.version(),
-        "timings": timings,
-    }
+    result = JobResult(
+        outputs={"nwb": nwb_path.name, "summary": summary_path.name},
+        num_units=len(sorting.unit_ids),
+        processor_version=version,
+        timings=timings,
+    )
     folder.write_result(result)
     print(f"nwbscope: done in {timings['total_s']:.1f} s", flush=True)
     return result
@@ -132,12 +131,12 @@ def run_folder(folder: JobFolder) -> int:
         trace = traceback.format_exc()
         print(trace, file=sys.stderr, flush=True)
         field = getattr(error, "field", None)
-        folder.write_error({
-            "type": type(error).__name__,
-            "message": str(error) or type(error).__name__,
-            "field": field,
-            "trace": trace,
-        })
+        folder.write_error(JobFailure(
+            type=type(error).__name__,
+            message=str(error) or type(error).__name__,
+            field=field if isinstance(field, str) else None,
+            trace=trace,
+        ))
         return 1
     return 0
 

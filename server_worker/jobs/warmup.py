@@ -40,7 +40,9 @@ def warm_up(work_dir: Path, *, force: bool = False) -> dict[str, float]:
 
     enable()
     from ..processors.registry import available_processors
+    from ..processors.schema import complete
     from .runner import run_job
+    from .spec import JobSpec
     from .synthetic import write_ground_truth_nwb
 
     stamp = work_dir / "warm.json"
@@ -55,8 +57,9 @@ def warm_up(work_dir: Path, *, force: bool = False) -> dict[str, float]:
         if name not in available_processors():
             continue
         folder = JobFolder(work_dir / name)
-        folder.create({"job_id": f"warm-up-{name}", "attempt": 1, "processor": name,
-                       "parameters": {}, "recording": {}, "input_uri": "warm-up"})
+        schema = available_processors()[name].parameters_schema()
+        folder.create(JobSpec(job_id=f"warm-up-{name}", processor=name,
+                              parameters=complete(schema, {}), input_uri="warm-up"))
         folder.input_file.unlink(missing_ok=True)
         folder.input_file.symlink_to(recording.path)
         start = time.monotonic()

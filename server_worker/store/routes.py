@@ -61,6 +61,8 @@ async def put_object(
         raise HTTPException(400, str(exc)) from exc
     finally:
         await anyio.to_thread.run_sync(writer.abort)
+    for listener in getattr(request.app.state, "upload_listeners", ()):
+        await anyio.to_thread.run_sync(listener, result, label)
     body = {
         "uri": format_uri(result.sha256, label),
         "sha256": result.sha256,
@@ -93,7 +95,9 @@ async def _receive_into(request: Request, writer: StoreWriter, piece: int) -> No
                 await send.send(bytes(buffer))
 
 
-@router.api_route("/{hexdigest}", methods=["GET", "HEAD"])
+@router.head("/{hexdigest}", operation_id="head_get_object",
+             include_in_schema=False)
+@router.get("/{hexdigest}", operation_id="get_object")
 def get_object(
     hexdigest: str,
     request: Request,

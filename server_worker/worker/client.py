@@ -17,6 +17,8 @@ import httpx
 from nwbscope.errors import FetchError, HashMismatchError
 from nwbscope.store import parse_uri
 
+from ..jobs.spec import WORKER_UNKNOWN, JobSpec
+
 _CHUNK = 1 << 20
 
 
@@ -38,7 +40,7 @@ class BrokerClient:
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = self.http.post(path, json=body)
-        if answer.status_code == 404 and "register again" in answer.text:
+        if answer.status_code == 404 and _code(answer) == WORKER_UNKNOWN:
             raise WorkerGone(answer.text)
         answer.raise_for_status()
         return answer.json()
@@ -46,8 +48,9 @@ class BrokerClient:
     def register(self, name: str, capabilities: dict[str, Any]) -> dict[str, Any]:
         return self._post("/api/workers/register", {"name": name, "capabilities": capabilities})
 
-    def claim(self, worker_id: str) -> dict[str, Any] | None:
-        return self._post(f"/api/workers/{worker_id}/claim", {})["job"]
+    def claim(self, worker_id: str) -> JobSpec | None:
+        job = self._post(f"/api/workers/{worker_id}/claim", {})["job"]
+        return None if job is None else JobSpec.model_validate(job)
 
     def heartbeat(self, worker_id: str, job_ids: list[str]) -> dict[str, Any]:
         return self._post(f"/api/workers/{worker_id}/heartbeat", {"jobs": job_ids})
@@ -66,9 +69,9 @@ class BrokerClient:
         return answer.json()["uri"]
 
     def complete(self, worker_id: str, job_id: str, outputs: dict[str, str],
-                 result: dict[str, Any], input_sha256: str | None) -> dict[str, Any]:
+                 timings: dict[str, float], input_sha256: str | None) -> dict[str, Any]:
         return self._post(f"/api/workers/{worker_id}/jobs/{job_id}/complete",
-                          {"outputs": outputs, "result": result, "input_sha256": input_sha256})
+                          {"outputs": outputs, "timings": timings, "input_sha256": input_sha256})
 
     def fail(self, worker_id: str, job_id: str, error: str, cancelled: bool = False
              ) -> dict[str, Any]:
@@ -77,8 +80,10 @@ class BrokerClient:
 
     # ---- inputs --------------------------------------------------------------------------
 
-    def fetch_input(self, uri: str, dest: Path, cache_dir: Path) -> str:
-        """Put the input at ``dest``; return its SHA-256 (checked against a store URI's)."""
+    def fetch_input(self, uri: str, dest: Path, cache_dir: Path, expected: str | None = None
+                    ) -> str:
+        """Put the input at ``dest``; return its SHA-256, checked against a store URI's, or
+        against ``expected`` (a URL of another store names the hash it serves)."""
         if uri.startswith("sha256://"):
             hexdigest, _label = parse_uri(uri)
             cached = cache_dir / hexdigest
@@ -90,7 +95,11 @@ class BrokerClient:
                     raise HashMismatchError(hexdigest, got)
             _link_or_copy(cached, dest)
             return hexdigest
-        return self._download(uri, dest)
+        got = self._download(uri, dest)
+        if expected and got != expected:
+            dest.unlink(missing_ok=True)
+            raise HashMismatchError(expected, got)
+        return got
 
     def _download(self, url: str, dest: Path) -> str:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +118,15 @@ class BrokerClient:
         finally:
             Path(tmp).unlink(missing_ok=True)
         return digest.hexdigest()
+
+
+def _code(answer: httpx.Response) -> str | None:
+    """The ``code`` of a broker error answer (None when the body is not one)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from ..jobs.folder import JobFolder
+from ..jobs.spec import JobSpec
 from .capabilities import capabilities
 from .client import BrokerClient, WorkerGone
 from .executors import Executor, JobHandle
@@ -34,7 +35,7 @@ JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 @dataclass
 class RunningJob:
-    spec: dict[str, Any]
+    spec: JobSpec
     folder: JobFolder
     handle: JobHandle | None = None  # None while the input is being fetched
     fetcher: threading.Thread | None = None
@@ -46,7 +47,7 @@ class RunningJob:
 
     @property
     def job_id(self) -> str:
-        return self.spec["job_id"]
+        return self.spec.job_id
 
 
 class WorkerDaemon:
@@ -160,22 +161,24 @@ class WorkerDaemon:
                     if job.handle is not None:
                         job.handle.cancel()
 
-    def _start(self, spec: dict[str, Any]) -> None:
+    def _start(self, spec: JobSpec) -> None:
         """Lay out the job folder and fetch the input in a thread (heartbeats go on, so a
         large download does not lose the lease)."""
-        if not JOB_ID.fullmatch(str(spec.get("job_id", ""))):  # it becomes a folder name
-            log.error("refusing a job with id %r from the broker", spec.get("job_id"))
+        if not JOB_ID.fullmatch(spec.job_id):  # it becomes a folder name
+            log.error("refusing a job with id %r from the broker", spec.job_id)
             return
-        folder = JobFolder(self.work_dir / "jobs" / spec["job_id"])
-        folder.create({**spec, "worker": f"{self.name} ({self.worker_id})"})
+        spec = spec.model_copy(update={"worker": f"{self.name} ({self.worker_id})"})
+        folder = JobFolder(self.work_dir / "jobs" / spec.job_id)
+        folder.create(spec)
         job = RunningJob(spec, folder)
 
         def fetch() -> None:
             try:
                 job.input_sha256 = self.client.fetch_input(
-                    spec["input_uri"], folder.input_file, self.work_dir / "cache")
+                    spec.input_uri, folder.input_file, self.work_dir / "cache",
+                    expected=spec.input_sha256)
             except Exception as error:  # a failed download ends this job, not the daemon
-                job.fetch_error = f"Could not fetch the input {spec['input_uri']}: {error}"
+                job.fetch_error = f"Could not fetch the input {spec.input_uri}: {error}"
 
         job.fetcher = threading.Thread(target=fetch, name=f"fetch-{job.job_id}", daemon=True)
         job.fetcher.start()
@@ -195,7 +198,7 @@ class WorkerDaemon:
                 self.client.fail(wid, job.job_id, job.fetch_error)
             return
         job.handle = self.executor.submit(job.folder)
-        log.info("job %s started (attempt %s)", job.job_id, job.spec["attempt"])
+        log.info("job %s started (attempt %s)", job.job_id, job.spec.attempt)
 
     def _forward_log(self, job: RunningJob) -> None:
         try:
@@ -223,14 +226,14 @@ class WorkerDaemon:
         if code == 0 and result is not None:
             outputs = {
                 key: self.client.upload_output(wid, job.job_id, job.folder.outputs_dir / name)
-                for key, name in result["outputs"].items()
+                for key, name in result.outputs.items()
             }
-            self.client.complete(wid, job.job_id, outputs, result, job.input_sha256)
+            self.client.complete(wid, job.job_id, outputs, result.timings, job.input_sha256)
             log.info("job %s completed", job.job_id)
             return
         error = job.folder.read_error()
         if error is not None:
-            message = f"{error['type']}: {error['message']}"
+            message = f"{error.type}: {error.message}"
         else:
             message = f"The job's process ended with exit code {code} and no error report " \
                       "(killed, or out of memory?)."
