@@ -42,7 +42,9 @@ RECORDING_SCHEMA: dict[str, Any] = {
         "preprocessing": {
             "type": "boolean",
             "default": True,
-            "description": "Bandpass filter and common median reference before sorting.",
+            "description": "Bandpass filter (freq_min-freq_max) and common median reference "
+            "before sorting. The sorter's own filter is off by default (its parameters say "
+            "which), so nothing filters twice; turn it back on when this is off.",
         },
         "freq_min": {"type": "number", "exclusiveMinimum": 0, "default": 300.0,
                      "description": "Low cut of the bandpass filter (Hz)."},
@@ -62,6 +64,17 @@ def deep_merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any
         else:
             merged[key] = value
     return merged
+
+
+def schema_defaults(schema: dict[str, Any]) -> dict[str, Any]:
+    """The ``default`` of each top-level property that has one."""
+    return {k: v["default"] for k, v in schema.get("properties", {}).items() if "default" in v}
+
+
+def complete(schema: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` (already validated against ``schema``) completed with its defaults: what a
+    job record holds, so its deduplication key and its run see every value used."""
+    return deep_merge(schema_defaults(schema), given)
 
 
 def recording_defaults() -> dict[str, Any]:
