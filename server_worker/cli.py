@@ -5,8 +5,12 @@
     nwbscope build [--out DIR]
     nwbscope store FILE [--server URL] [--token T]      -> sha256://<hex>?label=<name>
     nwbscope load URI [-o FILE] [--server URL]
+    nwbscope sort FILE|URL|sha256://... --sorter NAME [--param k=v ...] [--quick S] [--wait]
+    nwbscope jobs [--status S] [--limit N]   |   nwbscope jobs log ID [-f] | cancel ID | show ID
+    nwbscope worker --broker URL --token T   (``server_worker.worker.cli``)
 
-Other packages add commands: ``server_worker.worker.cli.register(subparsers)`` when it exists
+``sort`` and ``jobs`` are ``jobs_cli.register(subparsers)`` (calls on ``jobs_client.JobsClient``);
+other packages add commands: ``server_worker.worker.cli.register(subparsers)`` when it exists
 (each parser sets ``func=callable(args) -> int``).
 """
 
@@ -91,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--server", default=_env("NWBSCOPE_URL", "http://127.0.0.1:8000"))
     load.set_defaults(func=_cmd("load"))
 
+    from . import jobs_cli  # httpx only: as light as the commands above
+
+    jobs_cli.register(sub)
     extra = optional_module("server_worker.worker.cli")
     if extra is not None:
         extra.register(sub)
