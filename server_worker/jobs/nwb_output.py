@@ -2,9 +2,12 @@
 
 The units table is NWB's own (``/units``): spike times in seconds on the input's time base,
 the main electrode of each unit, its mean waveform (volts) when templates could be computed,
-and SNR / firing-rate columns. The job's provenance sits in a ``spike_sorting`` processing
-module as a one-row ``DynamicTable`` named ``provenance`` (pynwb reads it back as a table;
-the parameters are a JSON string column). The same figures go to a small JSON summary.
+and SNR / firing-rate columns. The electrodes table is the input's, copied row for row (ids,
+groups with their descriptions, locations and devices, positions and the other simple
+columns), so a unit's electrode is the same row, with the same id, as in the input. The
+job's provenance sits in a ``spike_sorting`` processing module as a one-row ``DynamicTable``
+named ``provenance`` (pynwb reads it back as a table; the parameters are a JSON string
+column). The same figures go to a small JSON summary.
 """
 
 from __future__ import annotations
@@ -69,7 +72,12 @@ def write_units_nwb(
         f"{provenance['processor_version']} on {provenance['input_uri']}",
         source_script_file_name="server_worker/jobs/runner.py",
     )
-    _add_electrodes(nwb, raw)
+    electrodes = loaded.electrodes
+    if electrodes is None:
+        from .electrodes import read_electrodes
+
+        electrodes = read_electrodes(loaded.path, loaded.series_path)
+    _add_electrodes(nwb, electrodes)
     templates = metrics.get("templates_uv")
     main = metrics.get("main_channel_index")
     snr = metrics.get("snr")
@@ -90,8 +98,8 @@ def write_units_nwb(
         frames = sorting.get_unit_spike_train(unit_id, segment_index=0)
         times = raw.sample_index_to_time(np.asarray(frames) + loaded.start_frame)
         kwargs: dict[str, Any] = {}
-        if main is not None:
-            kwargs["electrodes"] = [int(main[index])]
+        if main is not None:  # the series' channel -> its row of the (copied) table
+            kwargs["electrodes"] = [int(electrodes.rows[int(main[index])])]
         if templates is not None:
             kwargs["waveform_mean"] = templates[index] * 1e-6  # µV -> volts, as NWB wants
         nwb.add_unit(
@@ -149,26 +157,63 @@ def read_provenance(nwbfile: Any) -> dict[str, Any]:
     return decoded
 
 
-def _add_electrodes(nwb: Any, raw: Any) -> None:
-    """Electrodes of the sorted series: ids, groups, probe positions (as SpikeInterface read)."""
-    device = nwb.create_device(name="probe", description="probe of the sorted recording")
-    locations = raw.get_channel_locations()
-    group_names = raw.get_property("group_name")
+#: Optional columns of NWB's electrodes table that pynwb takes as arguments, and their type.
+_NWB_COLUMNS = {"x": float, "y": float, "z": float, "imp": float, "rel_x": float,
+                "rel_y": float, "rel_z": float, "filtering": str, "reference": str}
+
+
+def _add_electrodes(nwb: Any, electrodes: Any) -> None:
+    """The input's electrodes table, row for row: ids, groups (description, location,
+    device), location and every simple column that copies with its type."""
+    from .electrodes import STRUCTURAL
+
+    devices = {
+        path: nwb.create_device(name=info.name, description=info.description or None,
+                                manufacturer=info.manufacturer or None)
+        for path, info in electrodes.devices.items()
+    }
     groups: dict[str, Any] = {}
-    nwb.add_electrode_column(name="channel_id", description="channel id in the input file")
-    nwb.add_electrode_column(name="rel_x", description="x position on the probe (µm)")
-    nwb.add_electrode_column(name="rel_y", description="y position on the probe (µm)")
-    for index, channel_id in enumerate(raw.get_channel_ids()):
-        group_name = str(group_names[index]) if group_names is not None else "group0"
-        if group_name not in groups:
-            groups[group_name] = nwb.create_electrode_group(
-                name=group_name, description="electrode group of the input",
-                location="unknown", device=device,
-            )
+    for name, info in electrodes.groups.items():
+        device = devices.get(info.device)
+        if device is None:
+            device = devices.setdefault(None, nwb.create_device(
+                name=_free_name("probe", electrodes.devices),
+                description="device of the input's electrodes (not found in the input)"))
+        groups[name] = nwb.create_electrode_group(
+            name=name, description=info.description or "electrode group of the input",
+            location=info.location or "unknown", device=device)
+    columns = {}
+    for name, values in electrodes.columns.items():
+        if name in STRUCTURAL:
+            continue
+        kind = _NWB_COLUMNS.get(name)
+        numeric = values.dtype.kind in "biuf"
+        if kind is float and not numeric or kind is str and numeric:
+            continue  # a column pynwb would refuse under that name
+        if kind is None:
+            nwb.add_electrode_column(name=name, description=electrodes.descriptions[name])
+        columns[name] = values.astype(float) if kind is float else values
+    locations = electrodes.columns.get("location")
+    for row, electrode_id in enumerate(electrodes.ids):
+        group = electrodes.group_of_row[row]
+        location = str(locations[row]) if locations is not None else ""
         nwb.add_electrode(
-            group=groups[group_name], location="unknown", channel_id=str(channel_id),
-            rel_x=float(locations[index, 0]), rel_y=float(locations[index, 1]),
+            id=int(electrode_id), group=groups[group],
+            location=location or electrodes.groups[group].location or "unknown",
+            **{name: _scalar(values[row]) for name, values in columns.items()},
         )
+
+
+def _free_name(name: str, taken: dict[str, Any]) -> str:
+    names = {str(path).rsplit("/", 1)[-1] for path in taken}
+    candidate, k = name, 1
+    while candidate in names:
+        candidate, k = f"{name}{k}", k + 1
+    return candidate
+
+
+def _scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _rounded(values: Any, index: int) -> float | None:

@@ -42,7 +42,7 @@ def run_job(folder: JobFolder) -> JobResult:
     started = time.monotonic()
     processor = get_processor(spec.processor)
     version = processor.version()
-    options = spec.recording.model_dump()
+    options = spec.recording
     print(f"nwbscope: job {spec.job_id} attempt {spec.attempt}: {processor.name} "
           f"{version} on {spec.input_uri}", flush=True)
 
@@ -64,8 +64,9 @@ def run_job(folder: JobFolder) -> JobResult:
         "processor_version": version,
         "spikeinterface_version": spikeinterface.__version__,
         "parameters": spec.parameters,
-        "recording_options": options,
+        "recording_options": options.model_dump(),
         "electrical_series_path": loaded.series_path,
+        "probe_geometry": loaded.geometry.kind,
         "input_uri": spec.input_uri,
         "input_sha256": spec.input_sha256 or "",
         "worker": spec.worker,

@@ -11,6 +11,15 @@ differences that this module makes explicit:
   floats), and the job's summary would not parse in a browser. Here it is ``null`` in the
   schema, the defaults and the provenance, and turned back into ``inf`` only when calling the
   sorter.
+
+Filtering once, the other way round: Kilosort keeps its own preprocessing and nwbscope's is
+off by default (``runner_preprocessing=False``). SpikeInterface's wrapper
+(``sorters/external/kilosort4.py``) offers ``do_CAR`` (its common reference) and
+``skip_kilosort_preprocessing``, but the latter skips the high-pass filter and the whitening
+together (``Wrot`` becomes the identity), and Kilosort's thresholds (``Th_universal``,
+``Th_learned``) are in units of whitened data: without whitening it sorts badly. Its own
+high-pass (300 Hz) + CAR + whitening is what it is tuned on, so the runner leaves the
+recording as it is for it.
 """
 
 from __future__ import annotations
@@ -79,5 +88,6 @@ PROCESSORS = [
         "(torch_device='cuda').",
         requires=("kilosort", "torch"),
         resources=Resources(cpus=1, memory_gb=8.0, gpu="optional"),
+        runner_preprocessing=False,
     ),
 ]
