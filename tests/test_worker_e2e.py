@@ -262,19 +262,20 @@ def test_cancel_stops_the_process_and_the_worker_carries_on(
     assert not processes_mentioning(str(folder)), "the cancelled sort is still running"
     assert worker.poll() is None  # the daemon survived its job
 
-    # Inputs that are not NWB: the same worker takes the next jobs and they fail clearly.
+    # Inputs that are not NWB are refused at submission, naming the input (nothing queued);
+    # one the broker cannot read itself goes to the worker, which fails it clearly.
     text_file = tmp_path / "notes.nwb"
     text_file.write_text("<html>not a recording</html>")
-    not_hdf5 = service.submit(service.store(text_file))
-    not_nwb = service.submit(service.store(plain_hdf5))
+    refused = {}
+    for name, path in (("text", text_file), ("hdf5", plain_hdf5)):
+        answer = service.http.post("/api/jobs", json={"processor": "spykingcircus2",
+                                                      "input": service.store(path)})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"]["field"] == "input"
+        refused[name] = answer.json()["detail"]["message"]
+    assert "is not an HDF5 file" in refused["text"] and "HTML page" in refused["text"]
+    assert "holds no ElectricalSeries" in refused["hdf5"]
     gone = service.submit(f"{service.server.url}/api/store/{'0' * 64}?label=gone.nwb")
-    errors = {}
-    for name, submitted in (("text", not_hdf5), ("hdf5", not_nwb), ("gone", gone)):
-        failed = service.wait(submitted["id"], lambda j: j["status"] in FINAL, timeout=90)
-        assert failed["status"] == "failed"
-        errors[name] = failed["error"]
-    assert errors["text"].startswith("NotHDF5Error: ")
-    assert "is not an HDF5 file" in errors["text"] and "HTML page" in errors["text"]
-    assert "not an NWB file" in errors["hdf5"]
-    assert "HTTP 404" in errors["gone"]
+    failed = service.wait(gone["id"], lambda j: j["status"] in FINAL, timeout=90)
+    assert failed["status"] == "failed" and "HTTP 404" in failed["error"]
     assert worker.poll() is None
