@@ -229,6 +229,14 @@ def job_section(res: dict | None) -> list[str]:
                   *(f"{k}: {v}" for k, v in body.items()), "```", ""]
 
 
+def sort_section(res: dict | None) -> list[str]:
+    out = ["## Sorting from the page", ""]
+    if not res or not res.get("markdown"):
+        return out + ["Not measured in this run (`bench/sort_page.py` wrote no "
+                      "`bench/results/sort_page.json`).", ""]
+    return out + [res["markdown"], ""]
+
+
 METHOD = [
     "## How it is measured", "",
     "- `bench/range_server.py` serves the files: Python's threading HTTP server with "
@@ -270,6 +278,7 @@ def write(results: dict[str, Any], analysis: list[str], path: Path = DOC) -> Pat
     lines += walk_section(results.get("walk"), results.get("browser"))
     lines += store_section(results.get("store"))
     lines += job_section(results.get("job_overhead"))
+    lines += sort_section(results.get("sort_page"))
     lines += ["## Where the time and the bytes go", "", *analysis, ""]
     lines += METHOD
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 from bench import analysis, common, report, report_views  # noqa: E402
 from bench.make_big_nwb import RECIPES, make, path_of  # noqa: E402
 
-PARTS = ["walk", "browser", "store", "jobs", "engines", "views"]
+PARTS = ["walk", "browser", "store", "jobs", "engines", "views", "sort"]
 
 
 def build_site() -> dict:
@@ -65,6 +65,8 @@ def commands(quick: bool, site: str) -> dict[str, tuple[list[str], int]]:
                      *(["--quick"] if quick else [])], 1800),
         "views": ([py, str(bench / "browser_views.py"), "--runs", runs, "--site", site,
                    *(["--delays", "0"] if quick else [])], 2400),
+        "sort": ([py, str(bench / "sort_page.py"), "--runs", "1" if quick else "3",
+                  *(["--duration", "30"] if quick else [])], 2400),
     }
     jobs = bench / "bench_job_overhead.py"
     if jobs.exists():
@@ -121,8 +123,12 @@ def measure(parts: list[str], quick: bool) -> None:
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     from bench.report_views import KEPT_RESULTS
 
-    for old in common.RESULTS.glob("*.json"):
-        if old.stem not in KEPT_RESULTS:  # figures of the code before a change: kept
+    produced = {"walk": ["walk_cpython_big"], "browser": ["browser"], "store": ["store"],
+                "jobs": ["job_overhead"], "engines": ["bench_engines"], "views": ["views"],
+                "sort": ["sort_page"]}
+    stale = {stem for part in parts for stem in produced[part]}
+    for old in common.RESULTS.glob("*.json"):  # only the parts run now: the others' stay
+        if old.stem in stale and old.stem not in KEPT_RESULTS:
             old.unlink()
     context: dict = {"machine": common.machine(), "quick": quick}
     for name in RECIPES:
@@ -133,8 +139,10 @@ def measure(parts: list[str], quick: bool) -> None:
     context["machine"]["site"] = site
     cmds = commands(quick, str(common.ROOT / site["path"]))
     runs = {name: run_part(name, *cmds[name]) for name in parts if name in cmds}
-    context["parts"] = {name: {k: v for k, v in run.items() if not k.endswith("_tail")}
-                        for name, run in runs.items()}
+    earlier = (common.read_result("run_all") or {}).get("parts") or {}
+    context["parts"] = {**{k: v for k, v in earlier.items() if k not in runs},
+                        **{name: {k: v for k, v in run.items() if not k.endswith("_tail")}
+                           for name, run in runs.items()}}
     common.write_result("run_all", context)
     for name, key, what in (("walk", "walk_cpython_big", "walk_cpython.py"),
                             ("browser", "browser", "browser_cold_start.py"),
@@ -151,6 +159,10 @@ def measure(parts: list[str], quick: bool) -> None:
         tail = runs["views"]["output_tail"].strip().splitlines()[-3:]
         common.write_result("views", {"error": "`bench/browser_views.py` ended with "
                                       f"{runs['views']['returncode']}: " + " / ".join(tail)})
+    if "sort" in runs and common.read_result("sort_page") is None:
+        tail = runs["sort"]["output_tail"].strip().splitlines()[-3:]
+        common.write_result("sort_page", {"markdown": "`bench/sort_page.py` ended with "
+                                          f"{runs['sort']['returncode']}: " + " / ".join(tail)})
     if "jobs" in runs and common.read_result("job_overhead") is None:
         jobs = runs["jobs"]
         shown = jobs["stdout_tail"] if jobs["returncode"] == 0 else jobs["output_tail"]
@@ -168,6 +180,7 @@ def assemble() -> tuple[dict, list[str]]:
                "browser": common.read_result("browser"),
                "store": common.read_result("store"),
                "job_overhead": common.read_result("job_overhead"),
+               "sort_page": common.read_result("sort_page"),
                "engines": common.read_result("bench_engines"),
                "engines_before": report_views.read_before(),
                "views": common.read_result("views"),
