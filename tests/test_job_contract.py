@@ -166,3 +166,29 @@ def test_client_of_the_contract(tmp_path: Path) -> None:
     folder = JobFolder(tmp_path / "job").create(spec)
     assert folder.read_spec() == spec
 
+
+
+def test_several_series_are_resolved_at_submission(tmp_path: Path, capabilities: dict) -> None:
+    """A raw series beside an LFP: refused at once, naming both, unless one is chosen; nothing
+    is queued for the ambiguous request."""
+    from server_worker.jobs.synthetic import write_ground_truth_nwb
+
+    path = write_ground_truth_nwb(tmp_path / "raw_lfp.nwb", num_channels=4, num_units=2,
+                                  duration_s=1.0, with_lfp=True).path
+    with make_client(tmp_path, sqlite(tmp_path)) as client:
+        register(client, capabilities)
+        uri = stored(client, path.read_bytes(), label="raw_lfp.nwb")
+        ambiguous = submit(client, uri)
+        wrong = submit(client, uri, recording={"electrical_series_path": "acquisition/Nope"})
+        queued_before = client.get("/api/jobs").json()["jobs"]
+        chosen = submit(client, uri, recording={
+            "electrical_series_path": "/acquisition/ElectricalSeries"})
+    assert ambiguous.status_code == 422 and wrong.status_code == 422
+    detail = ambiguous.json()["detail"]
+    assert detail["field"] == "recording.electrical_series_path"
+    assert "'acquisition/ElectricalSeries'" in detail["message"]
+    assert "'processing/ecephys/LFP/" in detail["message"] and "raw_lfp.nwb" in detail["message"]
+    assert "'acquisition/Nope' is not an ElectricalSeries" in wrong.json()["detail"]["message"]
+    assert queued_before == []
+    assert chosen.status_code == 201
+    assert chosen.json()["recording"]["electrical_series_path"] == "acquisition/ElectricalSeries"

@@ -136,3 +136,20 @@ def test_object_url(env) -> None:
     digest, _ = parse_uri(uri)
     assert object_url(uri) == f"{env.url}/api/store/{digest}?label=list.json"
     assert object_url(uri, "http://elsewhere:1/") == f"http://elsewhere:1/api/store/{digest}?label=list.json"
+
+
+def test_nwbscope_open_reads_a_stored_file_by_its_uri(env, tmp_path: Path) -> None:
+    """``nwbscope.open("sha256://...")`` reads the object by range requests from the store,
+    with the same values as the file on disk."""
+    import h5py
+
+    import nwbscope
+    from tests.fixtures.nwb_files import write_minimal
+
+    source = write_minimal(tmp_path / "session.nwb")
+    uri = store_file(source)
+    with h5py.File(source, "r") as f:
+        expected = f["session_description"][()].decode()
+    with nwbscope.open(uri) as nwb:
+        assert nwb.metadata.session_description == expected
+        assert nwb.stats["requests"] >= 1
