@@ -41,12 +41,13 @@ from page import (
     url_params,
 )
 from pyscript import PyWorker, document, window
+from sorting import Sorting, store_label
 from tree_panel import TreePanel
 from view_panels import ViewPanels
 
 # the worker's own modules, and probe.py (its early probe runs before nwbscope is installed)
 WORKER_FILES = ('{"files": {"./workers/view_calls.py": "./view_calls.py",'
-                ' "./probe.py": "./probe.py"}}')
+                ' "./workers/sort_calls.py": "./sort_calls.py", "./probe.py": "./probe.py"}}')
 
 
 class Viewer:
@@ -64,6 +65,8 @@ class Viewer:
         self.bokeh_urls = []  # BokehJS files, from the worker's manifest
         self.tree = TreePanel(self)
         self.panels = ViewPanels(self)
+        self.local_file = None  # the File open (sorting uploads it, when asked to)
+        self.sorting = Sorting(self)  # the broker (takes #broker=&token= off the URL now)
 
     async def call(self, name, *args):
         """One worker call: JSON in, JSON out; counters refreshed from every answer."""
@@ -97,6 +100,8 @@ class Viewer:
         self.worker.addEventListener("message", self.on_worker_message)
         window.nwbscopeViews.attach(self.worker)
         first_url = url_params().get("url")
+        if first_url and str(first_url).startswith("sha256:"):
+            first_url = None  # a store link: resolved through the broker when it opens
         if first_url:  # while Pyodide boots in its worker
             try:
                 await self.show_kept(first_url)
@@ -181,7 +186,10 @@ class Viewer:
 
     # -- opening --------------------------------------------------------------------------
     async def open_url(self, url, push=True):
-        absolute = absolute_url(url)
+        absolute, problem = await self.sorting.resolve(url)  # sha256:// -> the broker's store
+        if problem:
+            self.begin_open()
+            return self.finish_open({"ok": False, "error": {"message": problem}}, url)
         handover, self.handover = self.handover, None
         if handover is not None and handover[0] != absolute:
             handover = None
@@ -204,7 +212,7 @@ class Viewer:
         reply = await self.call("open_file", file)
         if generation != self.generation:
             return False
-        self.file_url, self.file_name = None, str(file.name)
+        self.file_url, self.file_name, self.local_file = None, str(file.name), file
         window.history.pushState(None, "", page_url(None, self.file_name, None))
         return self.finish_open(reply, self.file_name)
 
@@ -218,6 +226,7 @@ class Viewer:
         clear_error()
         show_notes([])
         self.panels.reset()
+        self.sorting.form.close()  # its series and input were the old file's
         self.tree.clear(keep_tree=keep_shown)
         if not keep_shown:
             el("header").innerHTML = ""
@@ -236,7 +245,8 @@ class Viewer:
         show_notes(reply.get("notes") or [])
         set_state("ready")
         size = reply.get("size") or 0
-        set_status("Opened " + str(reply.get("name") or label) + " (" + f"{size / 1e6:.1f}"
+        name = store_label(label) or reply.get("name") or label
+        set_status("Opened " + str(name) + " (" + f"{size / 1e6:.1f}"
                    + " MB). Click an object to see its details; typed objects open a view.")
         if self.bokeh_urls:  # after the tree: the views' packages load in the background
             self.panels.start_loading(self.bokeh_urls)
@@ -246,7 +256,8 @@ class Viewer:
         """Header and top-level tree from an open's answer (the worker's, or the kept one)."""
         summary = reply.get("summary") or {}
         header = dict(summary.get("metadata") or {})
-        header["file_name"] = summary.get("name") or reply.get("name") or label
+        header["file_name"] = (store_label(label) or summary.get("name") or reply.get("name")
+                               or label)
         el("header").innerHTML = (render.header_html(header)
                                   + '<button class="open-view" data-view-path="/" '
                                   'data-view="alignment">Timeline of all objects</button>')

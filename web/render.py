@@ -157,13 +157,22 @@ VIEW_LABELS = {"electrical": "Traces", "traces": "Traces", "spatial": "Trajector
 
 
 def view_buttons_html(path: str, views: list) -> str:
-    """One button per view of the object (``data-view`` names it; the first is the default)."""
+    """One button per view of the object (``data-view`` names it; the first is the default);
+    an ElectricalSeries (any object the Traces view of ``electrical`` draws) gets "Spike sort"."""
     if not views:
         return ""
     buttons = "".join(
         '<button class="open-view" data-view-path="' + esc(path) + '" data-view="' + esc(name)
         + '">' + esc("View: " + VIEW_LABELS.get(name, name)) + "</button>" for name in views)
+    if "electrical" in views:
+        buttons += sort_button_html(path)
     return '<div class="view-buttons">' + buttons + "</div>"
+
+
+def sort_button_html(path: str) -> str:
+    """The "Spike sort" button of a series (``sorting.py`` handles ``data-sort-path``)."""
+    return ('<button class="sort-series" type="button" data-sort-path="' + esc(path)
+            + '" title="Sort the spikes of this series on the broker">Spike sort</button>')
 
 
 def details_html(d: dict, views=None) -> str:

@@ -15,7 +15,7 @@ import json
 
 from page import el, set_status
 from pyscript import document, window
-from render import esc
+from render import esc, sort_button_html
 
 PAN_DELAY = 0.05  # seconds: during a drag, at most one request per panel this often
 PLOT_MARGIN_PX = 80  # axis and padding inside a panel, off the plot's drawable width
@@ -152,6 +152,9 @@ class ViewPanels:
         box.querySelector(".panel-title").textContent = panel["title"]
         box.querySelector(".panel-body").id = "body-" + panel_id
         self._alternatives(box, path, panel.get("alternatives") or [])
+        if panel["view"] == "electrical":  # an ElectricalSeries: "Spike sort" (sorting.py)
+            box.querySelector(".panel-tools").insertAdjacentHTML("afterbegin",
+                                                                 sort_button_html(path))
         await window.nwbscopeViews.embed(panel_id, panel["doc"], "body-" + panel_id,
                                          panel["time_based"])
         await self.update(panel_id)

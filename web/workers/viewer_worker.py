@@ -380,6 +380,26 @@ def view_close(panel_id):
         return failure(exc, "close the view")
 
 
+# ---- sorting from the page (sort_calls.py) -------------------------------------------------
+def hash_file(file):
+    """The SHA-256 of a dropped ``File``, with progress events (before uploading it)."""
+    try:
+        import sort_calls
+
+        return answer(**sort_calls.hash_file(file, post))
+    except Exception as exc:  # noqa: BLE001 - shown in the sort form
+        return failure(exc, "compute the file's SHA-256")
+
+
+def typed_paths(base):
+    try:
+        import sort_calls
+
+        return answer(paths=sort_calls.typed_paths(_session(), base))
+    except Exception as exc:  # noqa: BLE001 - the form falls back to the clicked series
+        return failure(exc, "list the " + base + " objects")
+
+
 def _post_frame(message):
     """Post one frame with its buffers transferred (moved, not copied, to the page)."""
     from pyodide.ffi import to_js
@@ -400,3 +420,5 @@ sync.open_file = open_file
 sync.children = children
 sync.details = details
 sync.stats = stats
+sync.hash_file = hash_file
+sync.typed_paths = typed_paths
