@@ -51,13 +51,18 @@ class SeriesInfo:
         return f"{self.path!r} ({', '.join(parts)})" if parts else repr(self.path)
 
 
-def list_electrical_series(source: str | os.PathLike[str]) -> list[SeriesInfo]:
-    """Every sortable ElectricalSeries of a local path or an http(s) URL, in tree order."""
+def list_electrical_series(source: str | os.PathLike[str], timeout: float = 60.0
+                           ) -> list[SeriesInfo]:
+    """Every sortable ElectricalSeries of a local path or an http(s) URL, in tree order
+    (``timeout``: seconds per range request of a URL)."""
     import nwbscope
     from nwbscope.nwb.values import dtype_text
+    from nwbscope.sources import is_url
     from nwbscope.views.data.walk import find_typed
 
-    with nwbscope.open(source if isinstance(source, str) else os.fspath(source)) as nwb:
+    target = source if isinstance(source, str) else os.fspath(source)
+    options = {"timeout": timeout} if is_url(target) else {}
+    with nwbscope.open(target, **options) as nwb:
         found: list[SeriesInfo] = []
         for info in find_typed(nwb, "ElectricalSeries"):
             if any(nwb.types.is_a(info.neurodata_type, base, info.namespace)

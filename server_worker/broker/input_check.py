@@ -10,6 +10,7 @@ input itself (a URL only the workers can see), the check is left to the worker.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from nwbscope.errors import FormatError, NotFoundError, ParameterError, SourceError
@@ -19,6 +20,9 @@ from ..store import Store
 from .inputs_ref import InputRef
 
 log = logging.getLogger("nwbscope.broker")
+
+#: Seconds per range request of the check: a URL this slow is left to the worker.
+CHECK_TIMEOUT_S = 10.0
 
 
 
@@ -30,13 +34,16 @@ def check_input(
 
     target = _readable(source, store, settings)
     name = InputRef.label_of(source.uri)
+    started = time.monotonic()
     try:
-        series = list_electrical_series(target)
-    except SourceError as error:  # unreachable from here: the worker will say
+        series = list_electrical_series(target, timeout=CHECK_TIMEOUT_S)
+    except (SourceError, TimeoutError) as error:  # unreachable from here: the worker will say
         log.info("input %s not checked at submission: %s", source.uri, error)
         return recording
     except FormatError as error:
         raise ParameterError(field, f"{name}: {error}") from error
+    finally:
+        log.debug("input check of %s: %.2f s", source.uri, time.monotonic() - started)
     wanted = recording.get("electrical_series_path")
     try:
         chosen = resolve_series(series, wanted, name)
