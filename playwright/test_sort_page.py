@@ -320,6 +320,30 @@ def test_cancel_from_the_page_stops_the_job_on_the_worker(spage, sort_server):
     assert processes_mentioning(job["id"]) == []
 
 
+def test_the_demo_file_sorts_with_each_installed_sorter(spage, sort_server):
+    """The file ``nwbscope serve`` writes (x/y/z positions only, an LFP beside the raw series)
+    sorts from the page with every sorter the worker offers: a quick test of 3 s each."""
+    page, server = spage, sort_server
+    sorters = sorted(p["name"] for p in server.get("/api/processors")["processors"])
+    assert {"spykingcircus2", "tridesclous2", "mountainsort5"} <= set(sorters)
+    assert open_by_form(page, server.base + "/files/demo.nwb") == "ready"
+    for sorter in sorters:
+        open_sort_form(page, SERIES)
+        page.select_option("#sort-processor", sorter)
+        page.check("#sort-quick")
+        page.fill("#sort-quick-seconds", "3")
+        before = selected_job(page)["id"]
+        page.click("#sort-submit")
+        wait_new_job(page, before)
+        job = wait_job(page, ("completed",), SORT_TIMEOUT_S)
+        record = server.get(f"/api/jobs/{job['id']}")
+        assert record["processor"] == sorter
+        assert record["recording"]["electrical_series_path"] == SERIES.strip("/")
+        log = server.get(f"/api/jobs/{job['id']}/log")["text"]
+        assert "probe geometry from its " in log, log[-2000:]  # x/y/z, said in the log
+        assert "already filtered" not in log and "needs a probe" not in log
+
+
 def test_a_broker_down_or_absent_is_said_and_files_still_open(spage, sort_server):
     page, server = spage, sort_server
     closed = f"http://127.0.0.1:{free_port()}"

@@ -1,7 +1,7 @@
 """The Jobs panel: the broker's jobs, live; one job's console output streamed; its actions.
 
 Runs in MicroPython on the main thread. Why it polls the way it does: the list is asked for
-every ~1.5 s while any job is not final and every 10 s otherwise, and only while the panel is
+every ~0.75 s while any job is not final and every 10 s otherwise, and only while the panel is
 open or a job submitted from this page is still running (a closed panel with nothing running
 costs nothing). The selected job's log is read from the offset reached so far
 (``/log?offset=N``) and only new text is appended: never the whole log again, which is what
@@ -19,7 +19,7 @@ import jobs_render
 from page import el, page_url
 from pyscript import document, window
 
-FAST_S = 1.5
+FAST_S = 0.75
 SLOW_S = 10.0
 LOG_S = 1.0
 LOG_LIMIT = 2000000  # characters of console output kept on the page (the oldest go first)
