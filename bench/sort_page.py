@@ -45,15 +45,15 @@ def one_sort(page: Any, server: Any, seed: int, timeout_s: float) -> dict[str, A
     timings."""
     from sort_helpers import open_sort_form, wait_job
     from viewer_helpers import DONE, START_MS, mark_submitted, wait_done
-    from views_helpers import navigate, panel_ids, read_source, wait_panels_settled
+    from views_helpers import panel_ids, read_source, wait_panels_settled
 
-    navigate(page, server.page_url(server.file_url))
+    page.goto(server.page_url(server.file_url))  # as the link opens (not timed)
     page.wait_for_function(DONE, timeout=START_MS)
     open_sort_form(page, SERIES)
     page.select_option("#sort-processor", SORTER)
     if page.is_checked("#sort-quick"):
         page.uncheck("#sort-quick")  # the whole recording
-    page.fill('[data-field="seed"]', str(seed))
+    page.fill('[data-field="parameters.seed"]', str(seed))
     clicked = time.monotonic()
     page.click("#sort-submit")
     page.wait_for_selector("#job-detail[data-status]", timeout=30_000)
