@@ -91,7 +91,7 @@ def markdown(cold: dict[str, Any], runs: list[dict[str, Any]], info: dict[str, A
     lines = [
         f"SpykingCircus2 on {info['channels']} channels × {info['duration']:.0f} s "
         f"({info['units']} true units, {info['mb']:.0f} MB NWB), the whole recording, from the "
-        f"page (`bench/sort_page.py`, {len(runs)} warm runs; load average "
+        f"page (`bench/sort_page.py`, {info['date']}, {len(runs)} warm runs; load average "
         f"{info['load_before']:.1f} → {info['load_after']:.1f} on {os.cpu_count()} CPUs).", "",
         "| run | Submit → units on screen | sorter alone (`sort_s`) | overhead | goal "
         "(5 % + 3 s) | queued / fetch input + upload outputs / read+filter / write units NWB "
@@ -139,6 +139,7 @@ def main() -> int:
     finally:
         server.stop()
     info = {"channels": args.channels, "duration": args.duration, "units": args.units,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "mb": truth.path.stat().st_size / 1e6, "load_before": load_before,
             "load_after": os.getloadavg()[0]}
     text = markdown(cold, runs, info)
