@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from server_worker.jobs.spec import WORKER_UNKNOWN, JobSpec
@@ -192,3 +193,19 @@ def test_several_series_are_resolved_at_submission(tmp_path: Path, capabilities:
     assert queued_before == []
     assert chosen.status_code == 201
     assert chosen.json()["recording"]["electrical_series_path"] == "acquisition/ElectricalSeries"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e999", "-1e999"])
+def test_non_finite_numbers_are_422(tmp_path: Path, capabilities: dict, number: str) -> None:
+    with make_client(tmp_path, sqlite(tmp_path)) as client:
+        register(client, capabilities)
+        uri = stored(client)
+        body = ('{"processor": "spykingcircus2", "input": "' + uri + '", "parameters": '
+                '{"detection": {"method_kwargs": {"detect_threshold": ' + number + '}}}}')
+        answer = client.post("/api/jobs", content=body, headers={
+            **U, "Content-Type": "application/json"})
+        listed = client.get("/api/jobs").json()["jobs"]
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["field"] == (
+        "parameters.detection.method_kwargs.detect_threshold")
+    assert listed == []

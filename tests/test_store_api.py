@@ -210,6 +210,19 @@ def test_label_sets_type_and_name(client: TestClient) -> None:
     assert answer.json() == {"units": 3}
 
 
+@pytest.mark.parametrize("label", ["x.html", "page.HTM", "image.svg", "code.js", "noext"])
+def test_no_label_makes_a_stored_object_run_in_the_api_origin(client: TestClient,
+                                                              label: str) -> None:
+    """A shared ``?label=x.html`` must not serve stored bytes as a page of the API's origin."""
+    body = b"<script>fetch('/api/jobs')</script>"
+    digest = client.put("/api/store", content=body, headers=AUTH).json()["sha256"]
+    answer = client.get(f"/api/store/{digest}", params={"label": label})
+    assert answer.headers["content-type"] == "application/octet-stream"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    assert answer.content == body
+
+
 def test_missing_object_is_404(client: TestClient) -> None:
     digest = hashlib.sha256(b"absent").hexdigest()
     assert client.get(f"/api/store/{digest}").status_code == 404

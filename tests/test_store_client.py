@@ -153,3 +153,30 @@ def test_nwbscope_open_reads_a_stored_file_by_its_uri(env, tmp_path: Path) -> No
     with nwbscope.open(uri) as nwb:
         assert nwb.metadata.session_description == expected
         assert nwb.stats["requests"] >= 1
+
+
+@pytest.mark.parametrize("label", ["{target}", "../escaped.json", "a/b.json", ".."])
+def test_a_shared_uri_cannot_write_outside_the_cache(env, tmp_path: Path, label: str) -> None:
+    """The label of a URI someone shared names a file, never a path."""
+    from urllib.parse import quote
+
+    uri = store_json({"x": 1}, label="x.json")
+    digest, _ = parse_uri(uri)
+    target = tmp_path / "elsewhere.json"
+    hostile = f"sha256://{digest}?label=" + quote(label.format(target=target), safe="")
+    with pytest.raises(ParameterError, match="not a file name"):
+        load_file(hostile)
+    assert not target.exists() and not (tmp_path / "cache" / "escaped.json").exists()
+
+
+def test_a_planted_cached_copy_is_not_trusted(env, tmp_path: Path) -> None:
+    """A file already at the cache path is used only if it hashes right (or the cache wrote
+    its sidecar); otherwise the object is downloaded again."""
+    uri = store_json({"real": True}, label="r.json")
+    digest, _ = parse_uri(uri)
+    planted = tmp_path / "cache" / "store" / digest / "r.json"
+    planted.parent.mkdir(parents=True)
+    planted.write_text('{"real": false}')
+    path = load_file(uri)
+    assert path == planted and hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert load_file(uri) == path  # the second time the sidecar vouches for it

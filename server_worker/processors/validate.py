@@ -6,6 +6,7 @@ runner before sorting. Only needs ``jsonschema``, never a sorter.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -14,7 +15,12 @@ from nwbscope.errors import ParameterError
 
 
 def validate(instance: Any, schema: dict[str, Any], *, prefix: str) -> None:
-    """Raise ParameterError naming e.g. ``parameters.detection.detect_threshold``."""
+    """Raise ParameterError naming e.g. ``parameters.detection.detect_threshold``.
+
+    NaN and infinities (JSON's ``NaN``, ``1e999``) are refused first: JSON Schema counts
+    them as numbers, but no sorter parameter means them and they cannot be stored as JSON.
+    """
+    _finite(instance, prefix)
     validator = Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     if not errors:
@@ -29,3 +35,14 @@ def validate(instance: Any, schema: dict[str, Any], *, prefix: str) -> None:
                 ".".join(path), "unknown parameter (not one this processor takes)"
             )
     raise ParameterError(".".join(path), error.message)
+
+
+def _finite(value: Any, path: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterError(path, f"{value} is not a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _finite(item, f"{path}.{index}")

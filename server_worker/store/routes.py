@@ -8,7 +8,6 @@ immutable cache lifetime: their bytes can never change under that URL.
 
 from __future__ import annotations
 
-import mimetypes
 from typing import Annotated
 from urllib.parse import quote
 
@@ -107,10 +106,11 @@ def get_object(
     """The object's bytes (Range, If-Range, If-None-Match); HEAD gives its size."""
     hexdigest = _hex_or_400(hexdigest)
     etag = f'"{hexdigest}"'
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    media_type = _safe_type(label)
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
     if label:
-        headers["Content-Disposition"] = f"inline; filename*=utf-8''{quote(label, safe='')}"
-    media_type = (mimetypes.guess_type(label)[0] if label else None) or "application/octet-stream"
+        shown = "inline" if media_type != "application/octet-stream" else "attachment"
+        headers["Content-Disposition"] = f"{shown}; filename*=utf-8''{quote(label, safe='')}"
     if _matches(request.headers.get("if-none-match"), etag) and store.has(hexdigest):
         return Response(status_code=304, headers=headers)
     path = store.local_path(hexdigest)
@@ -126,6 +126,22 @@ def get_object(
         headers=headers,
         media_type=media_type,
     )
+
+
+#: The only types a stored object is served as (from its label): none of them runs in the
+#: browser. Anything else (``x.html``, ``x.svg``, ``x.js``) is an octet stream, downloaded
+#: rather than shown, so a stored object cannot script the API's origin.
+SAFE_TYPES = {
+    ".nwb": "application/x-hdf5", ".h5": "application/x-hdf5", ".hdf5": "application/x-hdf5",
+    ".json": "application/json", ".npy": "application/octet-stream",
+    ".txt": "text/plain; charset=utf-8", ".log": "text/plain; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg",
+}
+
+
+def _safe_type(label: str | None) -> str:
+    suffix = ("." + label.rsplit(".", 1)[-1].lower()) if label and "." in label else ""
+    return SAFE_TYPES.get(suffix, "application/octet-stream")
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -115,12 +115,16 @@ def load_file(
     """Download a stored object to ``dest`` (default: a cache keyed by hash) and return the path.
 
     The bytes are hashed on the way in; a copy that does not match is deleted and
-    HashMismatchError raised. A cached copy is reused (its name is its hash).
+    HashMismatchError raised. A URI is meant to be shared, so its label only names the file
+    in the cache (a label with a path in it is refused), and a cached copy is reused only when
+    the cache itself recorded it as verified (its hash and size, in a sidecar it wrote) or it
+    hashes to the URI's hash now.
     """
     hexdigest, label = parse_uri(uri)
     if dest is None:
-        dest = _cache_dir() / hexdigest / (label or hexdigest)
-        if dest.is_file():
+        folder = _cache_dir() / hexdigest
+        dest = folder / _file_name(label, hexdigest)
+        if _verified_copy(dest, hexdigest):
             return dest
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +140,44 @@ def load_file(
         os.replace(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    if dest.parent.parent == _cache_dir():
+        _record_verified(dest, hexdigest)
     return dest
+
+
+def _file_name(label: str | None, hexdigest: str) -> str:
+    """The label as a plain file name; ParameterError when it names a path."""
+    if not label:
+        return hexdigest
+    if label in (".", "..") or any(c in label for c in "/\\\0") or Path(label).name != label:
+        raise ParameterError("label", f"{label!r} is not a file name (a URI's label names a "
+                             "file, never a path)")
+    return label
+
+
+def _sidecar(path: Path) -> Path:
+    return path.parent / f".{path.name}.verified"
+
+
+def _verified_copy(path: Path, hexdigest: str) -> bool:
+    """True for a cached copy this cache checked (sidecar: hash and size) or that hashes
+    right now (then the sidecar is written)."""
+    if not path.is_file() or path.is_symlink():
+        return False
+    try:
+        seen = json.loads(_sidecar(path).read_text())
+        if seen == {"sha256": hexdigest, "size": path.stat().st_size}:
+            return True
+    except (OSError, ValueError):
+        pass
+    if _hash_file(path) != hexdigest:
+        return False
+    _record_verified(path, hexdigest)
+    return True
+
+
+def _record_verified(path: Path, hexdigest: str) -> None:
+    _sidecar(path).write_text(json.dumps({"sha256": hexdigest, "size": path.stat().st_size}))
 
 
 def load_bytes(uri: str, *, server: str | None = None) -> bytes:
