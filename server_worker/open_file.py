@@ -44,7 +44,11 @@ def start_detached(args: argparse.Namespace, token: str, log: Path) -> subproces
     if args.no_worker:
         command.append("--no-worker")
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    # the server's banner prints both tokens: its log is for this user only (mode 600, also
+    # when an older log was created readable by others)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.chmod(log, 0o600)
+    with os.fdopen(fd, "ab") as out:
         return subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

@@ -184,6 +184,8 @@ def test_open_starts_a_server(fake_site: Path, tmp_path: Path) -> None:
     try:
         assert opened.returncode == 0, opened.stderr + opened.stdout
         assert "starting an nwbscope server" in opened.stdout
+        log = tmp_path / "data" / f"server-{port}.log"  # it holds the tokens: owner only
+        assert log.stat().st_mode & 0o077 == 0, oct(log.stat().st_mode)
         file_url = opened.stdout.strip().splitlines()[-1].split("?url=")[1].split("#")[0]
         assert httpx.get(file_url, headers={"Range": "bytes=0-3"}).content == b"\x89HDF"
         second = run_cli("open", str(target), "--no-browser", "--port", str(port), env=env)

@@ -209,3 +209,15 @@ def test_non_finite_numbers_are_422(tmp_path: Path, capabilities: dict, number: 
     assert answer.json()["detail"]["field"] == (
         "parameters.detection.method_kwargs.detect_threshold")
     assert listed == []
+
+
+def test_a_worker_cannot_report_a_malformed_input_hash(tmp_path: Path, capabilities: dict
+                                                       ) -> None:
+    with make_client(tmp_path, sqlite(tmp_path)) as client:
+        wid = register(client, capabilities)
+        job = submit(client, stored(client)).json()
+        client.post(f"/api/workers/{wid}/claim", json={}, headers=W)
+        answer = client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=W,
+                             json={"outputs": {}, "input_sha256": "a" * 300})
+        record = client.get(f"/api/jobs/{job['id']}").json()
+    assert answer.status_code == 422 and record["status"] == "running"
