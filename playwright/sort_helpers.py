@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tests.services import processes_mentioning  # noqa: F401 - the tests import it here
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "dist" / "site"
 FINAL = ("completed", "failed", "cancelled")
@@ -191,18 +193,3 @@ def wait_new_job(page, before: str, timeout: int = 120_000) -> None:
     page.wait_for_function("id => { const d = document.getElementById('job-detail');"
                            " return !!d.dataset.jobId && d.dataset.jobId !== id; }",
                            arg=before, timeout=timeout)
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line or working folder contains ``text`` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                cwd = os.readlink(entry / "cwd")
-            except OSError:
-                continue
-            if text in cmdline or text in cwd:
-                found.append(int(entry.name))
-    return found

@@ -290,3 +290,18 @@ class ThreadedServer:
         self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(10)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line or working folder contains ``text`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if text in cmdline or text in cwd:
+                found.append(int(entry.name))
+    return found

@@ -9,7 +9,6 @@ channels, lost spikes) would reach.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -26,6 +25,7 @@ from server_worker.broker.local_server import LocalServer, free_port
 from server_worker.jobs.synthetic import GroundTruth, write_ground_truth_nwb
 from server_worker.settings import Settings
 from server_worker.worker.embedded import start_worker_process
+from tests.services import processes_mentioning
 
 USER = "user-token-e2e-0123456789"
 WORKER = "worker-token-e2e-0123456789"
@@ -225,21 +225,6 @@ def test_killed_worker_job_is_finished_by_another(
     log = service.http.get(f"/api/jobs/{job['id']}/log").json()["text"]
     assert "attempt 1 on worker doomed" in log and "attempt 2 on worker rescuer" in log
     assert service.fetch(done["outputs"]["nwb"])[:8] == b"\x89HDF\r\n\x1a\n"
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line or working folder contains ``text`` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                cwd = os.readlink(entry / "cwd")
-            except OSError:
-                continue
-            if text in cmdline or text in cwd:
-                found.append(int(entry.name))
-    return found
 
 
 def test_cancel_stops_the_process_and_the_worker_carries_on(
