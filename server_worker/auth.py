@@ -6,11 +6,17 @@
     def claim(_: WorkerAuth) -> ...     # workers only
 
 Reads of files and store objects need no token (they are public by hash or by registration);
-every write does. User and worker tokens differ on purpose (see ``Settings``).
+every write does, and so do reads of jobs, logs, workers and the file list (``ReadAuth``: the
+user token or ``Settings.read_token``). User and worker tokens differ on purpose (see
+``Settings``). The shared worker token only registers a worker; registration answers a
+credential for that worker alone (``issue_worker_credential``), signed with the server's
+secret, so it is checked without the database and cannot be made by another worker.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import Annotated
 
@@ -24,6 +30,9 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+WORKER_CREDENTIAL_PREFIX = "w1."
 
 
 def _bearer(request: Request) -> str:
@@ -48,5 +57,49 @@ def require_worker(request: Request, settings: SettingsDep) -> None:
     _check(_bearer(request), settings.worker_token, "worker")
 
 
+def require_reader(request: Request, settings: SettingsDep) -> None:
+    given = _bearer(request)
+    if settings.read_token and given and secrets.compare_digest(given, settings.read_token):
+        return
+    _check(given, settings.user_token, "user (or read)")
+
+
+def _signature(settings: Settings, worker_id: str) -> str:
+    key = settings.server_secret.encode()
+    return hmac.new(key, worker_id.encode(), hashlib.sha256).hexdigest()
+
+
+def issue_worker_credential(settings: Settings, worker_id: str) -> str:
+    """The bearer credential of one registered worker: ``w1.<worker id>.<signature>``."""
+    if not settings.server_secret:
+        raise RuntimeError("Settings.server_secret is empty (call Settings.with_tokens())")
+    return f"{WORKER_CREDENTIAL_PREFIX}{worker_id}.{_signature(settings, worker_id)}"
+
+
+def credential_worker(settings: Settings, token: str) -> str | None:
+    """The worker id a credential was issued to, or None when it is not one of ours."""
+    if not settings.server_secret or not token.startswith(WORKER_CREDENTIAL_PREFIX):
+        return None
+    worker_id, _, signature = token.removeprefix(WORKER_CREDENTIAL_PREFIX).partition(".")
+    if not worker_id or len(worker_id) > 40:
+        return None
+    return worker_id if hmac.compare_digest(signature, _signature(settings, worker_id)) else None
+
+
+def known_token(settings: Settings, token: str) -> bool:
+    """Whether ``token`` may write anything here at all (the check made before any body is
+    read; each route then checks for the exact token it needs)."""
+    for expected in (settings.user_token, settings.worker_token):
+        if expected and token and secrets.compare_digest(token, expected):
+            return True
+    return credential_worker(settings, token) is not None
+
+
+def bearer_token(request: Request) -> str:
+    """The bearer token of ``request`` (scheme case-insensitive, RFC 7235), or ``""``."""
+    return _bearer(request)
+
+
 UserAuth = Annotated[None, Depends(require_user)]
+ReadAuth = Annotated[None, Depends(require_reader)]
 WorkerAuth = Annotated[None, Depends(require_worker)]

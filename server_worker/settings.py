@@ -36,6 +36,9 @@ class Settings:
     site_dir: Path = DEFAULT_SITE_DIR
     user_token: str = ""
     worker_token: str = ""
+    #: Known only to the server: it signs the credential each worker gets when it registers
+    #: (``auth.issue_worker_credential``), so no worker can act for another.
+    server_secret: str = ""
     #: SQLAlchemy URL; default ``sqlite:///<data_dir>/nwbscope.sqlite``.
     database_url: str = ""
     #: ``file:///abs/dir`` (or a plain path) or ``s3://bucket/prefix?endpoint_url=...``;
@@ -54,6 +57,30 @@ class Settings:
     embedded_worker: bool = True
     #: Bytes buffered before each hand-off of an upload to the store's writer thread.
     upload_chunk: int = 1 << 20
+    # ---- limits (docs/security.md): every resource a request can use has one ----------------
+    #: Bytes of a JSON request body (job submissions, registrations, worker reports).
+    max_json_bytes: int = 1 << 20
+    #: Bytes of one job parameter, as JSON (a sorter's parameters are numbers and short words).
+    max_parameter_bytes: int = 16 << 10
+    #: Bytes of one store upload (streamed to disk, never held in memory); 0: no limit.
+    max_upload_bytes: int = 0
+    #: Bytes of one request's headers; a larger request is refused before it is parsed further.
+    max_header_bytes: int = 64 << 10
+    #: ``Host`` header values accepted (DNS rebinding); empty: when bound to loopback, this
+    #: machine's loopback names and ``host``; when bound to a network interface, any.
+    allowed_hosts: tuple[str, ...] = ()
+    #: A token that may read jobs, logs, workers and the file list but write nothing (for a
+    #: dashboard); the user token reads too. Empty: no separate read token.
+    read_token: str = ""
+    #: Let job inputs be URLs on loopback, link-local or private addresses (blind SSRF
+    #: otherwise); this server's own files are always allowed. Local test setups turn it on.
+    allow_private_urls: bool = False
+    #: Largest job input in bytes; a larger one is refused from its size, before downloading.
+    max_input_bytes: int = 100 << 30
+    #: Seconds a failed or cancelled job's folder is kept on the worker for inspection.
+    keep_failed_seconds: float = 7 * 86400.0
+    #: Bytes of a worker's cache of downloaded inputs (least recently used go first).
+    input_cache_bytes: int = 50 << 30
     extra: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +98,7 @@ class Settings:
             )
         self.cors_read_origins = tuple(self.cors_read_origins)
         self.cors_origins = tuple(self.cors_origins)
+        self.allowed_hosts = tuple(self.allowed_hosts)
 
     @property
     def tmp_dir(self) -> Path:
@@ -90,7 +118,7 @@ class Settings:
         """
         saved = load_tokens(self.data_dir)
         changed = False
-        for key in ("user_token", "worker_token"):
+        for key in ("user_token", "worker_token", "server_secret"):
             if not saved.get(key):
                 saved[key] = secrets.token_urlsafe(24)
                 changed = True
