@@ -59,6 +59,7 @@ class Viewer:
         self.file_url = None  # the URL typed or linked (kept as given, for the address bar)
         self.file_name = None  # the local file open, when not a URL
         self.generation = 0  # bumps on every open; answers for older opens are dropped
+        self.navigations = 0  # bumps on every back/forward (a late panel's entry is gone)
         self.pending = None  # a URL or File given before Python was ready
         self.handover = None  # (URL, probe JSON, probe body): the page probed it (warm start)
         self.kept_shown = False  # the tree kept from the last visit is on screen
@@ -181,6 +182,7 @@ class Viewer:
         await self.panels.sync(param_list("view"), parse_window(params.get("t")))
 
     def on_popstate(self, event):
+        self.navigations += 1
         if self.ready:
             asyncio.create_task(self.apply_location())
 

@@ -120,12 +120,18 @@ class ViewPanels:
     async def open(self, path, view=None, history=None):
         """A new panel; ``history`` ("push", "replace" or None: the URL already names it)
         says how the address bar learns of it, as soon as it exists."""
-        generation = self.generation
+        generation, navigations = self.generation, self.viewer.navigations
         box = self._placeholder(path)
         request = {"path": path, "view": view, "window": self.window_spec()}
         reply = await self.viewer.call("view_open", json.dumps(request))
-        if generation != self.generation:
+        # asked for by a click, and the user went back or forward before it came: the history
+        # entry it was for is not the current one, which must not gain it (panels asked for by
+        # the URL, history None, belong to whatever entry asked)
+        late = history is not None and navigations != self.viewer.navigations
+        if generation != self.generation or late:
             box.remove()
+            if late and reply.get("ok"):
+                asyncio.create_task(self.viewer.call("view_close", reply["panel"]["panel_id"]))
             return None
         if not reply.get("ok"):
             self._failed(box, reply["error"]["message"])
