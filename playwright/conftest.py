@@ -91,7 +91,8 @@ def write_huge(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
     """The fixture files the servers offer (written once per session), registered with the
-    real server's file registry before it starts (as ``nwbscope open`` registers a file)."""
+    real server's file registry before it starts (as ``nwbscope open`` registers a file).
+    The server's own data directory is ``server/`` beside them: files in it are never served."""
     from server_worker.files import FileRegistry
     from tests.fixtures import view_series_files, view_units_files
     from tests.fixtures.nwb_files import write_all, write_minimal
@@ -102,8 +103,9 @@ def data_dir(tmp_path_factory) -> Path:
     write_huge(files / "huge.nwb")
     view_series_files.ensure_files(files)  # view_ephys.nwb, view_odd.h5: the views' tests
     view_units_files.write_view_units(files / "view_units.nwb")
-    write_minimal(folder / "demo.nwb")  # the server's demo slot: no need to generate one
-    registry = FileRegistry(folder / "files.json")
+    (folder / "server").mkdir()
+    write_minimal(folder / "server" / "demo.nwb")  # the demo slot: no need to generate one
+    registry = FileRegistry(folder / "server" / "files.json")
     for path in sorted(files.iterdir()):
         registry.register(path)
     return folder
@@ -114,7 +116,7 @@ def server(data_dir: Path) -> Iterator[str]:
     """The real nwbscope server (site at /, fixture files registered under /files/...)."""
     port = free_port()
     cmd = [sys.executable, "-m", "server_worker.cli", "serve", "--port", str(port),
-           "--data-dir", str(data_dir), "--site", str(SITE), "--no-worker"]
+           "--data-dir", str(data_dir / "server"), "--site", str(SITE), "--no-worker"]
     log = open(data_dir / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -148,7 +150,7 @@ def file_urls(server: str, data_dir: Path) -> dict[str, str]:
     """name -> URL of each fixture file on the real server."""
     from server_worker.files import FileRegistry
 
-    registry = FileRegistry(data_dir / "files.json")
+    registry = FileRegistry(data_dir / "server" / "files.json")
     urls = {}
     for path in sorted((data_dir / "files").iterdir()):
         file_id = registry.register(path)  # already there: gives the same id

@@ -8,15 +8,20 @@ The viewer reads NWB files lazily with ``Range`` requests, so these rules matter
 - ``If-Range`` with a strong validator that does not match: 200 with everything.
 
 ``RangeFileResponse`` is Starlette's ``FileResponse`` (sendfile-friendly, HEAD, If-Range,
-multipart) with this parser; ``RangeStreamResponse`` gives the same answers for bytes that are
+multipart) with this parser; ``OpenFileResponse`` is the same over a file the caller has
+already opened and checked; ``RangeStreamResponse`` gives the same answers for bytes that are
 not in a local file (an S3 object), reading only the requested ranges.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from typing import BinaryIO
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.responses import (
     FileResponse,
@@ -104,6 +109,42 @@ class RangeFileResponse(FileResponse):
         except Unsatisfiable:
             raise RangeNotSatisfiable(file_size) from None
         return ranges or []  # [] -> Starlette sends the whole file with 200
+
+
+class OpenFileResponse(RangeFileResponse):
+    """``RangeFileResponse`` over an open file: the bytes sent are those of the file checked.
+
+    Serving by path would open the path again, and whatever it names *then* would be sent: a
+    file checked as HDF5 and swapped for a symlink to a secret in between would leak it. So
+    every read goes to ``file`` (Starlette's ``_open_file`` hook), the ASGI ``pathsend``
+    extension (the server opens the path) is withheld, and ``file`` is closed once the
+    response is done, also for HEAD and errors. ``path`` is only named in messages.
+    """
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        path: str | os.PathLike[str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        super().__init__(path, headers=headers, media_type=media_type,
+                         stat_result=os.fstat(file.fileno()))
+        self.file = file
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = {k: v for k, v in scope.get("extensions", {}).items()
+                      if k != "http.response.pathsend"}
+        try:
+            await super().__call__({**scope, "extensions": extensions}, receive, send)
+        finally:
+            self.file.close()
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        self.file.seek(0)  # a whole-file send reads from where the file is (the caller read it)
+        yield anyio.wrap_file(self.file)  # closed by __call__, not per range
 
 
 class RangeStreamResponse(Response):

@@ -138,7 +138,7 @@ def test_demo_file_with_range(client: TestClient, tmp_path: Path) -> None:
 def test_register_and_serve_a_file(client: TestClient, tmp_path: Path) -> None:
     target = tmp_path / "elsewhere" / "my session.nwb"
     target.parent.mkdir()
-    target.write_bytes(bytes(range(200)) * 50)
+    target.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(200)) * 50)  # only HDF5 is served
     answer = client.post("/api/files", json={"path": str(target)}, headers=AUTH)
     assert answer.status_code == 201
     url = answer.json()["url"]
@@ -146,7 +146,7 @@ def test_register_and_serve_a_file(client: TestClient, tmp_path: Path) -> None:
     assert answer.json()["viewer"] == "/?url=http://testserver" + url
     part = client.get(url, headers={"Range": "bytes=-3"})
     assert (part.status_code, part.content) == (206, bytes([197, 198, 199]))
-    assert client.head(url).headers["content-length"] == "10000"
+    assert client.head(url).headers["content-length"] == "10008"
     again = client.post("/api/files", json={"path": str(target)}, headers=AUTH)
     assert again.json()["url"] == url  # stable: same file, same URL
     file_id = url.split("/")[2]
@@ -156,11 +156,11 @@ def test_register_and_serve_a_file(client: TestClient, tmp_path: Path) -> None:
 
 def test_registry_survives_restart(tmp_path: Path, site: Path) -> None:
     target = tmp_path / "keep.nwb"
-    target.write_bytes(b"kept")
+    target.write_bytes(b"\x89HDF\r\n\x1a\nkept")
     with make_client(tmp_path, site) as first:
         url = first.post("/api/files", json={"path": str(target)}, headers=AUTH).json()["url"]
     with make_client(tmp_path, site) as second:
-        assert second.get(url).content == b"kept"
+        assert second.get(url).content == b"\x89HDF\r\n\x1a\nkept"
 
 
 @pytest.mark.parametrize(
