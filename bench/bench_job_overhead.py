@@ -65,7 +65,7 @@ class Service:
         port = free_port()
         settings = Settings(data_dir=work / "data", user_token="bench-user",
                             worker_token="bench-w", port=port, embedded_worker=False,
-                            extra={"heartbeat_seconds": 2})
+                            extra={"heartbeat_seconds": 2}).with_tokens()
         self.work = work
         self.server = LocalServer(create_app(settings), port).start()
         self.http = httpx.Client(base_url=self.server.url, timeout=120,

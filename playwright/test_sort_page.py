@@ -380,6 +380,14 @@ def test_a_broker_down_or_absent_is_said_and_files_still_open(spage, sort_server
     page.click("#broker-settings")  # the page's own origin again, a broker: no token
     page.click("[data-broker-action=forget]")
     assert "no token" in wait_badge(page, "no-token")
+    # jobs and files are not public: the panel says a token is needed, not an error
+    if page.is_hidden("#jobs-panel"):
+        page.click("#jobs-button")
+    page.wait_for_selector('#jobs-list [data-reason="no-token"]', timeout=30_000)
+    assert "A token is needed to see jobs" in page.inner_text("#jobs-status")
+    page.click("[data-jobs-tab=files]")
+    page.wait_for_selector('#files-box [data-reason="no-token"]', timeout=30_000)
+    page.click("[data-jobs-tab=jobs]")
 
     page.click("#broker-settings")
     page.fill("#broker-url", server.base)

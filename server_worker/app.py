@@ -2,7 +2,8 @@
 
 Routers per resource: health, store (``store.routes``), local files (``files``), then
 whatever the broker contributes, then the static site at ``/`` (last: a mount at ``/``
-shadows routes added after it).
+shadows routes added after it). Middlewares: CORS, then ``limits.RequestLimits`` (the token
+before any body is read, body sizes); a real server adds the ``Host`` check (``serving``).
 
 Plugging in the broker: when the package ``server_worker.broker`` exists it must offer
 ``routers() -> list[APIRouter]`` and may offer ``install(app)`` (error handlers, listeners
@@ -24,6 +25,7 @@ from . import __version__, optional_module
 from .cors import CorsMiddleware
 from .files import FileRegistry
 from .files import router as files_router
+from .limits import RequestLimits
 from .settings import Settings
 from .static import mount_site, register_mime_types
 from .store import Store, open_store
@@ -53,6 +55,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store.clean_scratch()  # what uploads cut off by a crash (kill -9) left
         async with AsyncExitStack() as stack:
             for hook in hooks:
                 await stack.enter_async_context(hook(app))
@@ -77,6 +80,8 @@ def create_app(
         if hasattr(module, "lifespan"):
             hooks.append(module.lifespan)
 
+    # inside CORS, so its early 401/413 answers still carry CORS headers a page can read
+    app.add_middleware(RequestLimits, settings=settings)
     app.add_middleware(
         CorsMiddleware,
         read_origins=settings.cors_read_origins,

@@ -2,8 +2,10 @@
 
     @router.put("/x")
     def write(_: UserAuth) -> ...       # people and scripts (the token `nwbscope serve` prints)
-    @router.post("/claim")
-    def claim(_: WorkerAuth) -> ...     # workers only
+    @router.post("/register")
+    def register(_: WorkerAuth) -> ...  # workers only (the shared worker token)
+    @router.post("/{worker_id}/claim")
+    def claim(_: WorkerCredential) -> ...  # that one worker only (its own credential)
 
 Reads of files and store objects need no token (they are public by hash or by registration);
 every write does, and so do reads of jobs, logs, workers and the file list (``ReadAuth``: the
@@ -25,7 +27,7 @@ from fastapi import Depends, HTTPException, Request
 from .settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -33,6 +35,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 WORKER_CREDENTIAL_PREFIX = "w1."
+
+
+# The checks are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a hand-off per dependency per request that cost more than the check itself.
 
 
 def _bearer(request: Request) -> str:
@@ -49,15 +55,15 @@ def _check(given: str, expected: str, who: str) -> None:
         )
 
 
-def require_user(request: Request, settings: SettingsDep) -> None:
+async def require_user(request: Request, settings: SettingsDep) -> None:
     _check(_bearer(request), settings.user_token, "user")
 
 
-def require_worker(request: Request, settings: SettingsDep) -> None:
+async def require_worker(request: Request, settings: SettingsDep) -> None:
     _check(_bearer(request), settings.worker_token, "worker")
 
 
-def require_reader(request: Request, settings: SettingsDep) -> None:
+async def require_reader(request: Request, settings: SettingsDep) -> None:
     given = _bearer(request)
     if settings.read_token and given and secrets.compare_digest(given, settings.read_token):
         return
@@ -86,6 +92,32 @@ def credential_worker(settings: Settings, token: str) -> str | None:
     return worker_id if hmac.compare_digest(signature, _signature(settings, worker_id)) else None
 
 
+async def require_worker_credential(worker_id: str, request: Request, settings: SettingsDep
+                                    ) -> None:
+    """The per-worker routes (``/api/workers/{worker_id}/...``): only the credential issued
+    to ``worker_id`` at registration, so no worker can claim, heartbeat, log, upload, complete
+    or fail for another (the shared worker token is refused here: it only registers)."""
+    given = _bearer(request)
+    owner = credential_worker(settings, given) if given else None
+    if owner is not None and secrets.compare_digest(owner, worker_id):
+        return
+    if owner is not None or (given and settings.worker_token
+                             and secrets.compare_digest(given, settings.worker_token)):
+        shown = "the shared worker token" if owner is None else f"worker {owner}'s credential"
+        raise HTTPException(
+            status_code=403,
+            detail=f"This call is for worker {worker_id[:40]} only, and came with {shown}. "
+                   "Send the credential POST /api/workers/register answered this worker.",
+        )
+    raise HTTPException(
+        status_code=401,
+        detail="A valid worker credential is needed (header 'Authorization: Bearer "
+               "<credential>', as answered by POST /api/workers/register). Re-register if "
+               "the server's secret changed.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 def known_token(settings: Settings, token: str) -> bool:
     """Whether ``token`` may write anything here at all (the check made before any body is
     read; each route then checks for the exact token it needs)."""
@@ -103,3 +135,4 @@ def bearer_token(request: Request) -> str:
 UserAuth = Annotated[None, Depends(require_user)]
 ReadAuth = Annotated[None, Depends(require_reader)]
 WorkerAuth = Annotated[None, Depends(require_worker)]
+WorkerCredential = Annotated[None, Depends(require_worker_credential)]

@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an origin allowed to write from a browser (repeatable)")
     serve.add_argument("--isolation", choices=ISOLATION_CHOICES, default="off",
                        help="cross-origin isolation headers for the site (default off)")
+    serve.add_argument("--allow-private-urls", action="store_true",
+                       help="let job inputs be URLs on loopback, link-local or private "
+                            "addresses (off: no SSRF into this network; this server's own "
+                            "files are always allowed)")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="a host name this server answers to besides localhost, 127.0.0.1 "
+                            "and --host (repeatable; '*' for any): others get 421, against "
+                            "DNS rebinding")
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(func=_cmd("serve"))
 

@@ -104,6 +104,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         cors_origins=tuple(getattr(args, "cors_origin", ())),
         isolation=getattr(args, "isolation", "off"),
         embedded_worker=not getattr(args, "no_worker", False),
+        allowed_hosts=tuple(getattr(args, "allowed_host", ())),
+        allow_private_urls=getattr(args, "allow_private_urls", False),
     )
     return settings.with_tokens()
 
@@ -119,10 +121,9 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .app import create_app
     from .demo import ensure_demo
+    from .serving import serve
 
     settings = settings_from_args(args)
     if not port_is_free(settings.host, settings.port):
@@ -149,7 +150,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # make that handler an exit, so the ``finally`` below still runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+        serve(app, settings, log_level=args.log_level)
     finally:
         runtime.unlink(missing_ok=True)
     return 0

@@ -194,7 +194,7 @@ def real_path(path: Path, opened: os.stat_result) -> Path:
 
 # ---- routes ---------------------------------------------------------------------------------
 
-def get_registry(request: Request) -> FileRegistry:
+async def get_registry(request: Request) -> FileRegistry:
     return request.app.state.files
 
 

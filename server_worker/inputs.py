@@ -12,6 +12,10 @@ type such as a ``TetrodeSeries`` counts, read through the file's own specificati
 not ``SpikeEventSeries``: it extends ElectricalSeries but holds snippets around events, not
 a continuous signal a sorter can read. Soft links are not followed (a series linked from two
 places is listed once); ``/general`` and ``/specifications`` are not searched.
+
+Before either reads a URL, ``probe_input`` reads its first bytes and its size by range (a few
+hundred bytes): a 2 GB web page or an input over ``max_input_bytes`` is refused before
+anything is downloaded, with the same words at the broker and at the worker.
 """
 
 from __future__ import annotations
@@ -19,10 +23,85 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from nwbscope.errors import NotFoundError, ParameterError
+from nwbscope.errors import (
+    NotFoundError,
+    NotHDF5Error,
+    NwbscopeError,
+    ParameterError,
+    _guess_kind,  # what the bytes look like instead: one list of them
+)
+
+from .url_policy import UrlPolicy
 
 FIELD = "recording.electrical_series_path"
 NOT_SORTABLE = ("SpikeEventSeries",)
+#: A server without Range support sends the whole file to the probe: read it only this small.
+PROBE_WHOLE_LIMIT = 64 << 10
+
+
+class InputTooLargeError(NwbscopeError, ValueError):
+    """An input over the ``max_input_bytes`` limit (``size`` None: it ran past the limit
+    while downloading, though the server said less or nothing)."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        said = (f"is {_bytes(size)}" if size is not None
+                else "ran past the limit while downloading")
+        super().__init__(f"the input {said}, more than the largest input allowed here, "
+                         f"{_bytes(limit)} (the max_input_bytes setting).")
+
+
+class NotNwbInputError(NotHDF5Error):
+    """An input whose first bytes are not HDF5's: refused before it is downloaded."""
+
+    def __init__(self, name: str, head: bytes) -> None:
+        super().__init__(name, head)
+        self.args = (f"input {name} is not an HDF5/NWB file (starts with {head[:16]!r}"
+                     f"{_guess_kind(head)}). NWB files are HDF5 files; NWB stored as Zarr is "
+                     "not supported yet.",)
+
+
+def check_size(size: int | None, limit: int) -> None:
+    """InputTooLargeError when ``size`` (bytes; None: unknown, passes) is over ``limit``."""
+    if size is not None and size > limit:
+        raise InputTooLargeError(size, limit)
+
+
+def probe_input(url: str, policy: UrlPolicy, max_bytes: int, timeout: float = 60.0
+                ) -> int | None:
+    """The size of the input at ``url`` (None when its server does not say), from ranged
+    reads of its first bytes, after ``policy`` allowed each request (redirects included).
+
+    Raises BlockedUrlError (the policy), InputTooLargeError (over ``max_bytes``),
+    NotNwbInputError (no HDF5 signature where HDF5 puts one), SourceError (unreachable).
+    A server that ignores ``Range`` gives its size only (``Content-Length``); the download
+    checks the signature of such an input on its first bytes.
+    """
+    from nwbscope.errors import NoRangeSupportError
+    from nwbscope.h5.superblock import SIGNATURE, find_signature
+    from nwbscope.sources.http import HttpSource
+
+    policy.check(url)
+    source = HttpSource(url, opener=policy.opener(), timeout=timeout,
+                        whole_file_limit=PROBE_WHOLE_LIMIT)
+    try:
+        head = source.read_range(0, 64)
+        size = source.size if source.size_known else None
+        check_size(size, max_bytes)
+        if head[:8] != SIGNATURE and (size is None or find_signature(source) is None):
+            raise NotNwbInputError(source.name, head)
+        return size
+    except NoRangeSupportError as error:
+        check_size(error.size, max_bytes)
+        return error.size
+    finally:
+        source.close()
+
+
+def _bytes(n: int) -> str:
+    """``2.1 GB (2147483648 bytes)``."""
+    return f"{n / 1e9:.1f} GB ({n} bytes)" if n >= 1e8 else f"{n / 1e6:.1f} MB ({n} bytes)"
 
 
 @dataclass(frozen=True)
@@ -51,17 +130,19 @@ class SeriesInfo:
         return f"{self.path!r} ({', '.join(parts)})" if parts else repr(self.path)
 
 
-def list_electrical_series(source: str | os.PathLike[str], timeout: float = 60.0
-                           ) -> list[SeriesInfo]:
+def list_electrical_series(source: str | os.PathLike[str], timeout: float = 60.0,
+                           policy: UrlPolicy | None = None) -> list[SeriesInfo]:
     """Every sortable ElectricalSeries of a local path or an http(s) URL, in tree order
-    (``timeout``: seconds per range request of a URL)."""
+    (``timeout``: seconds per range request of a URL; ``policy``: checks each request)."""
     import nwbscope
     from nwbscope.nwb.values import dtype_text
     from nwbscope.sources import is_url
     from nwbscope.views.data.walk import find_typed
 
     target = source if isinstance(source, str) else os.fspath(source)
-    options = {"timeout": timeout} if is_url(target) else {}
+    options: dict[str, object] = {"timeout": timeout} if is_url(target) else {}
+    if policy is not None and is_url(target):
+        options["opener"] = policy.opener()
     with nwbscope.open(target, **options) as nwb:
         found: list[SeriesInfo] = []
         for info in find_typed(nwb, "ElectricalSeries"):

@@ -7,7 +7,9 @@
 Thin on purpose: a local file goes to the store through ``nwbscope.store.store_file`` (which
 skips the upload when the server has the bytes), everything else is a ``JobsClient`` call.
 Exit codes: 0 done, 1 the job failed or a call failed, 2 the request was wrong (a 422 names the
-field, e.g. ``parameters.detection.detect_threshold: ...``).
+field, e.g. ``parameters.detection.detect_threshold: ...``). What it prints from the server
+passes ``redact_url`` (credentials in URLs as ``***``), even from an older broker that sends
+them: a terminal is read over shoulders and pasted into issues.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from .redact import redact_url
 
 if TYPE_CHECKING:  # imported when a command runs: httpx need not load for `nwbscope load`
     from .jobs_client import JobsClient
@@ -136,10 +140,10 @@ def _guarded(name: str, command: Command) -> Command:
         try:
             return command(args)
         except (UsageError, Rejected) as exc:
-            print(f"nwbscope {name}: {exc}", file=sys.stderr)
+            print(redact_url(f"nwbscope {name}: {exc}"), file=sys.stderr)
             return 2
         except JobsClientError as exc:
-            print(f"nwbscope {name}: {exc}", file=sys.stderr)
+            print(redact_url(f"nwbscope {name}: {exc}"), file=sys.stderr)
             return 1
 
     return run
@@ -189,7 +193,7 @@ def cmd_sort(args: argparse.Namespace) -> int:
                 return 0
             try:
                 for text in client.follow(job["id"]):
-                    print(text, end="", flush=True)
+                    print(redact_url(text), end="", flush=True)
             except KeyboardInterrupt:
                 print(f"\nthe job goes on; stop it with: nwbscope jobs cancel {short}",
                       file=sys.stderr)
@@ -224,8 +228,8 @@ def input_uri(text: str, client: JobsClient) -> str:
 def report_end(job: dict[str, Any], server: str) -> int:
     """Print a finished job's outputs and the viewer URL of its units (0), or its error (1)."""
     if job["status"] != "completed":
-        print(f"job {job['id']} {job['status']}: {job.get('error') or 'no error recorded'}",
-              file=sys.stderr)
+        print(redact_url(f"job {job['id']} {job['status']}: "
+                         f"{job.get('error') or 'no error recorded'}"), file=sys.stderr)
         return 1
     outputs: dict[str, str] = job.get("outputs") or {}
     print(f"job {job['id']} completed; outputs:")
@@ -233,7 +237,7 @@ def report_end(job: dict[str, Any], server: str) -> int:
         print(f"  {name}: {uri}")
     units = outputs.get("nwb") or next((u for u in outputs.values() if ".nwb" in u), None)
     if units:
-        print(f"open: {viewer_url(units, server)}")
+        print(redact_url(f"open: {viewer_url(units, server)}"))
     return 0
 
 
@@ -277,6 +281,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 def short_input(uri: str, width: int = 40) -> str:
     """A store URI's label (its hash start without one); a long URL cut in the middle."""
+    uri = redact_url(uri)
     if uri.startswith("sha256://"):
         from nwbscope.store import parse_uri
 
@@ -316,11 +321,11 @@ def cmd_jobs_log(args: argparse.Namespace) -> int:
     with client_for(args) as client:
         job_id = client.resolve(args.job_id)
         if not args.follow:
-            print(client.log(job_id)["text"], end="")
+            print(redact_url(client.log(job_id)["text"]), end="")
             return 0
         try:
             for text in client.follow(job_id):
-                print(text, end="", flush=True)
+                print(redact_url(text), end="", flush=True)
         except KeyboardInterrupt:
             return 130
         job = client.get(job_id)
@@ -343,5 +348,5 @@ def cmd_jobs_cancel(args: argparse.Namespace) -> int:
 
 def cmd_jobs_show(args: argparse.Namespace) -> int:
     with client_for(args) as client:
-        print(json.dumps(client.get(client.resolve(args.job_id)), indent=2))
+        print(redact_url(json.dumps(client.get(client.resolve(args.job_id)), indent=2)))
     return 0

@@ -9,7 +9,8 @@ and tests (anything that drives jobs over HTTP without the page).
         client.get(job["id"])["outputs"]          # {"nwb": "sha256://...?label=units.nwb", ...}
 
 It knows the routes and their JSON field names (``jobs_service.job_view``), nothing of how the
-broker works inside, and tolerates fields it does not know. Every call sends the user token.
+broker works inside, and tolerates fields it does not know. Every call sends the token it was
+given: reads of jobs and logs need one too (the user token, or a read token for reads only).
 Errors are one family (``JobsClientError``) with messages a user can act on, so callers print
 them instead of a traceback.
 """

@@ -72,7 +72,7 @@ def wait_until_up(base: str, process: subprocess.Popen, log: Path, timeout: floa
 
 
 def open_file(args: argparse.Namespace) -> int:
-    path = args.file.expanduser().resolve()
+    path = args.file.expanduser().absolute()  # a symlink keeps its name
     if not path.is_file():
         raise CommandError(f"{args.file} is not a file")
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host

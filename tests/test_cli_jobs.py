@@ -41,8 +41,10 @@ class Server:
         port = free_port()
         settings = Settings(data_dir=root / "data", user_token=USER, worker_token=WORKER,
                             port=port, embedded_worker=False,
-                            extra={"lease_seconds": 30, "heartbeat_seconds": 0.5})
+                            extra={"lease_seconds": 30, "heartbeat_seconds": 0.5}).with_tokens()
         self.root = root
+        #: The played worker's own credential (set by the ``broker`` fixture).
+        self.worker_auth: dict[str, str] = {}
         self.server = LocalServer(create_app(settings), port).start()
         self.url = self.server.url
         self.http = httpx.Client(base_url=self.url, timeout=60,
@@ -83,6 +85,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, s
     answer = server.http.post("/api/workers/register", headers=W, json={
         "name": "played", "capabilities": capabilities(slots=1, executor="host")})
     assert answer.status_code == 200, answer.text
+    server.worker_auth = {"Authorization": f"Bearer {answer.json()['credential']}"}
     yield server, answer.json()["worker_id"]
     server.close()
 
@@ -178,18 +181,19 @@ def test_unknown_parameter_is_named_with_exit_2(
 
 def play_worker(server: Server, wid: str, job_id: str, *, fail: bool) -> None:
     """Claim ``job_id``, write some log in two pieces, then fail it or complete it."""
-    spec = server.http.post(f"/api/workers/{wid}/claim", json={}, headers=W).json()["job"]
+    auth = server.worker_auth  # the played worker's own credential
+    spec = server.http.post(f"/api/workers/{wid}/claim", json={}, headers=auth).json()["job"]
     assert spec is not None and spec["job_id"] == job_id
     base = f"/api/workers/{wid}/jobs/{job_id}"
     for text in ("sorting the first part...\n", "found 3 units\n"):
-        server.http.post(f"{base}/log", json={"text": text}, headers=W)
+        server.http.post(f"{base}/log", json={"text": text}, headers=auth)
         time.sleep(1.2)  # the follower polls every second: it sees the pieces apart
     if fail:
-        server.http.post(f"{base}/fail", json={"error": "MemoryError: boom"}, headers=W)
+        server.http.post(f"{base}/fail", json={"error": "MemoryError: boom"}, headers=auth)
         return
     put = server.http.put(f"{base}/outputs", params={"label": "units.nwb"},
-                          content=b"\x89HDF\r\n\x1a\n units " + job_id.encode(), headers=W)
-    server.http.post(f"{base}/complete", headers=W, json={"outputs": {"nwb": put.json()["uri"]}})
+                          content=b"\x89HDF\r\n\x1a\n units " + job_id.encode(), headers=auth)
+    server.http.post(f"{base}/complete", headers=auth, json={"outputs": {"nwb": put.json()["uri"]}})
 
 
 def test_wait_follows_the_log_to_the_end(

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from server_worker.auth import issue_worker_credential
 from server_worker.jobs.spec import WORKER_UNKNOWN, JobSpec
 from tests.test_jobs_broker import (
     U,
-    W,
+    as_worker,
     make_client,
     register,
     run_job_as_worker,
@@ -38,7 +39,8 @@ def test_claim_answers_a_complete_typed_spec(tmp_path: Path, capabilities: dict)
         wid = register(client, capabilities)
         job = submit(client, stored(client), parameters={"seed": 3},
                      recording={"time_range": [0, 0.5]}).json()
-        raw = client.post(f"/api/workers/{wid}/claim", json={}, headers=W).json()["job"]
+        raw = client.post(f"/api/workers/{wid}/claim", json={},
+                          headers=as_worker(wid)).json()["job"]
         spec = JobSpec.model_validate(raw)
     assert spec.job_id == job["id"] and spec.parameters == job["parameters"]
     assert spec.parameters["seed"] == 3 and "detection" in spec.parameters  # defaults in
@@ -51,7 +53,7 @@ def test_claim_answers_a_complete_typed_spec(tmp_path: Path, capabilities: dict)
 def expire_a_lease(client: TestClient, capabilities: dict) -> str:
     wid = register(client, capabilities)
     job = submit(client, stored(client)).json()
-    client.post(f"/api/workers/{wid}/claim", json={}, headers=W)
+    client.post(f"/api/workers/{wid}/claim", json={}, headers=as_worker(wid))
     time.sleep(0.8)  # the lease (0.4 s) runs out: the worker went silent
     return job["id"]
 
@@ -59,9 +61,9 @@ def expire_a_lease(client: TestClient, capabilities: dict) -> str:
 def test_reads_do_not_reap(tmp_path: Path, capabilities: dict) -> None:
     with make_client(tmp_path, sqlite(tmp_path), lease_seconds=0.4, reap_seconds=0) as client:
         job_id = expire_a_lease(client, capabilities)
-        seen = [client.get(f"/api/jobs/{job_id}").json()["status"] for _ in range(3)]
-        listed = client.get("/api/jobs").json()["jobs"][0]["status"]
-        log = client.get(f"/api/jobs/{job_id}/log").json()["text"]
+        seen = [client.get(f"/api/jobs/{job_id}", headers=U).json()["status"] for _ in range(3)]
+        listed = client.get("/api/jobs", headers=U).json()["jobs"][0]["status"]
+        log = client.get(f"/api/jobs/{job_id}/log", headers=U).json()["text"]
     assert seen == ["running"] * 3 and listed == "running"
     assert "lease expired" not in log
 
@@ -70,15 +72,18 @@ def test_the_broker_reaps_on_its_own(tmp_path: Path, capabilities: dict) -> None
     with make_client(tmp_path, sqlite(tmp_path), lease_seconds=0.4, reap_seconds=0.1) as client:
         job_id = expire_a_lease(client, capabilities)
         deadline = time.monotonic() + 10
-        while client.get(f"/api/jobs/{job_id}").json()["status"] != "pending":
+        while client.get(f"/api/jobs/{job_id}", headers=U).json()["status"] != "pending":
             assert time.monotonic() < deadline, "the expired lease was never reaped"
             time.sleep(0.1)
-        assert "lease expired" in client.get(f"/api/jobs/{job_id}/log").json()["text"]
+        assert "lease expired" in client.get(f"/api/jobs/{job_id}/log", headers=U).json()["text"]
 
 
 def test_unknown_worker_is_told_by_code(tmp_path: Path) -> None:
     with make_client(tmp_path, sqlite(tmp_path)) as client:
-        answer = client.post("/api/workers/" + "0" * 32 + "/claim", json={}, headers=W)
+        gone = "0" * 32  # a credential the server signed, for a worker it no longer has
+        headers = {"Authorization": "Bearer "
+                   + issue_worker_credential(client.app.state.settings, gone)}
+        answer = client.post(f"/api/workers/{gone}/claim", json={}, headers=headers)
     assert answer.status_code == 404 and answer.json()["code"] == WORKER_UNKNOWN
 
 
@@ -96,7 +101,7 @@ def test_one_input_however_it_is_spelled(tmp_path: Path, capabilities: dict) -> 
             f"http://elsewhere.example:8000/api/store/{hexdigest.upper()}",
         ]
         answers = [submit(client, spelled) for spelled in spellings]
-        jobs = client.get("/api/jobs").json()["jobs"]
+        jobs = client.get("/api/jobs", headers=U).json()["jobs"]
     for spelled, answer in zip(spellings, answers, strict=True):
         assert answer.status_code == 200, (spelled, answer.text)
         assert answer.json()["id"] == first["id"] and answer.json()["reused"] is True
@@ -134,8 +139,9 @@ def test_timings_must_be_numbers(tmp_path: Path, capabilities: dict) -> None:
     with make_client(tmp_path, sqlite(tmp_path)) as client:
         wid = register(client, capabilities)
         job = submit(client, stored(client)).json()
-        client.post(f"/api/workers/{wid}/claim", json={}, headers=W)
-        answer = client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=W,
+        client.post(f"/api/workers/{wid}/claim", json={}, headers=as_worker(wid))
+        answer = client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete",
+                             headers=as_worker(wid),
                              json={"outputs": {}, "timings": {"sort_s": "soon"}})
     assert answer.status_code == 422
 
@@ -181,7 +187,7 @@ def test_several_series_are_resolved_at_submission(tmp_path: Path, capabilities:
         uri = stored(client, path.read_bytes(), label="raw_lfp.nwb")
         ambiguous = submit(client, uri)
         wrong = submit(client, uri, recording={"electrical_series_path": "acquisition/Nope"})
-        queued_before = client.get("/api/jobs").json()["jobs"]
+        queued_before = client.get("/api/jobs", headers=U).json()["jobs"]
         chosen = submit(client, uri, recording={
             "electrical_series_path": "/acquisition/ElectricalSeries"})
     assert ambiguous.status_code == 422 and wrong.status_code == 422
@@ -204,7 +210,7 @@ def test_non_finite_numbers_are_422(tmp_path: Path, capabilities: dict, number: 
                 '{"detection": {"method_kwargs": {"detect_threshold": ' + number + '}}}}')
         answer = client.post("/api/jobs", content=body, headers={
             **U, "Content-Type": "application/json"})
-        listed = client.get("/api/jobs").json()["jobs"]
+        listed = client.get("/api/jobs", headers=U).json()["jobs"]
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"]["field"] == (
         "parameters.detection.method_kwargs.detect_threshold")
@@ -216,8 +222,9 @@ def test_a_worker_cannot_report_a_malformed_input_hash(tmp_path: Path, capabilit
     with make_client(tmp_path, sqlite(tmp_path)) as client:
         wid = register(client, capabilities)
         job = submit(client, stored(client)).json()
-        client.post(f"/api/workers/{wid}/claim", json={}, headers=W)
-        answer = client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=W,
+        client.post(f"/api/workers/{wid}/claim", json={}, headers=as_worker(wid))
+        answer = client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete",
+                             headers=as_worker(wid),
                              json={"outputs": {}, "input_sha256": "a" * 300})
-        record = client.get(f"/api/jobs/{job['id']}").json()
+        record = client.get(f"/api/jobs/{job['id']}", headers=U).json()
     assert answer.status_code == 422 and record["status"] == "running"

@@ -49,7 +49,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres: Any) 
 def make_client(tmp_path: Path, database_url: str, **extra: Any) -> TestClient:
     settings = Settings(data_dir=tmp_path / "data", user_token=USER, worker_token=WORKER,
                         database_url=database_url, embedded_worker=False,
-                        extra={"lease_seconds": 30, **extra})
+                        extra={"lease_seconds": 30, **extra}).with_tokens()
     return TestClient(create_app(settings))
 
 
@@ -59,11 +59,22 @@ def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
         yield c
 
 
+#: The credential each worker registered by these tests got (worker ids are unique).
+_CREDENTIALS: dict[str, str] = {}
+
+
 def register(client: TestClient, capabilities: dict[str, Any], name: str = "w1") -> str:
     answer = client.post("/api/workers/register", headers=W,
                          json={"name": name, "capabilities": capabilities})
     assert answer.status_code == 200, answer.text
+    _CREDENTIALS[answer.json()["worker_id"]] = answer.json()["credential"]
     return answer.json()["worker_id"]
+
+
+def as_worker(wid: str) -> dict[str, str]:
+    """The headers of worker ``wid``'s own calls: the credential its registration answered
+    (the shared worker token only registers)."""
+    return {"Authorization": f"Bearer {_CREDENTIALS[wid]}"}
 
 
 @functools.cache
@@ -133,7 +144,7 @@ def test_bad_parameters_are_422_naming_the_field(client: TestClient, capabilitie
     answer = submit(client, uri, recording={"time_range": [5]})
     assert answer.status_code == 422
     assert answer.json()["detail"]["field"] == "recording.time_range"
-    assert client.get("/api/jobs").json()["jobs"] == []  # nothing was queued
+    assert client.get("/api/jobs", headers=U).json()["jobs"] == []  # nothing was queued
 
 
 def test_unknown_processor_and_missing_inputs(client: TestClient, capabilities: dict) -> None:
@@ -153,19 +164,19 @@ def test_unknown_processor_and_missing_inputs(client: TestClient, capabilities: 
     answer = client.post("/api/jobs", headers=U, json={"processor": "spykingcircus2",
                                                        "inputs": [stored(client), absent]})
     assert answer.json()["detail"]["field"] == "inputs.1"
-    assert client.get("/api/jobs").json()["jobs"] == []
-    assert client.get("/api/jobs/nope").status_code == 404
+    assert client.get("/api/jobs", headers=U).json()["jobs"] == []
+    assert client.get("/api/jobs/nope", headers=U).status_code == 404
 
 
 def run_job_as_worker(client: TestClient, wid: str, output: bytes = b"units") -> dict:
     """Claim the next job and complete it, as the daemon would."""
-    spec = client.post(f"/api/workers/{wid}/claim", json={}, headers=W).json()["job"]
+    spec = client.post(f"/api/workers/{wid}/claim", json={}, headers=as_worker(wid)).json()["job"]
     assert spec is not None
     jid = spec["job_id"]
     put = client.put(f"/api/workers/{wid}/jobs/{jid}/outputs", params={"label": "units.nwb"},
-                     content=output, headers=W)
+                     content=output, headers=as_worker(wid))
     assert put.status_code == 201, put.text
-    done = client.post(f"/api/workers/{wid}/jobs/{jid}/complete", headers=W, json={
+    done = client.post(f"/api/workers/{wid}/jobs/{jid}/complete", headers=as_worker(wid), json={
         "outputs": {"nwb": put.json()["uri"]}, "timings": {"sort_s": 1.5}})
     assert done.status_code == 200, done.text
     return done.json()
@@ -181,30 +192,33 @@ def test_job_lifecycle_log_and_deduplication(client: TestClient, capabilities: d
     assert job["parameters"]["seed"] == 7
     assert job["parameters"]["detection"]["method"] == "matched_filtering"  # defaults filled in
 
-    spec = client.post(f"/api/workers/{wid}/claim", json={}, headers=W).json()["job"]
+    spec = client.post(f"/api/workers/{wid}/claim", json={},
+                       headers=as_worker(wid)).json()["job"]
     assert spec["job_id"] == job["id"] and spec["attempt"] == 1
     assert spec["input_sha256"] == uri[len("sha256://"):][:64]
-    assert client.post(f"/api/workers/{wid}/claim", json={}, headers=W).json() == {"job": None}
+    assert client.post(f"/api/workers/{wid}/claim", json={},
+                       headers=as_worker(wid)).json() == {"job": None}
     for text in ("sorting...\n", "found 3 units\n"):
-        client.post(f"/api/workers/{wid}/jobs/{job['id']}/log", json={"text": text}, headers=W)
-    whole = client.get(f"/api/jobs/{job['id']}/log").json()
+        client.post(f"/api/workers/{wid}/jobs/{job['id']}/log", json={"text": text},
+                    headers=as_worker(wid))
+    whole = client.get(f"/api/jobs/{job['id']}/log", headers=U).json()
     assert whole["text"].endswith("sorting...\nfound 3 units\n")
-    tail = client.get(f"/api/jobs/{job['id']}/log",
+    tail = client.get(f"/api/jobs/{job['id']}/log", headers=U,
                       params={"offset": whole["next_offset"] - 6}).json()
     assert tail["text"] == "units\n" and tail["next_offset"] == whole["next_offset"]
-    running = client.get(f"/api/jobs/{job['id']}").json()
+    running = client.get(f"/api/jobs/{job['id']}", headers=U).json()
     assert running["status"] == "running" and running["worker"] == wid
 
     # complete it (through the same calls as run_job_as_worker, by hand for the first claim)
     put = client.put(f"/api/workers/{wid}/jobs/{job['id']}/outputs",
-                     params={"label": "units.nwb"}, content=b"units", headers=W)
+                     params={"label": "units.nwb"}, content=b"units", headers=as_worker(wid))
     missing = {"nwb": "sha256://" + "cd" * 32}
-    bad = client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=W,
+    bad = client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=as_worker(wid),
                       json={"outputs": missing})
     assert bad.status_code == 422
-    client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=W, json={
+    client.post(f"/api/workers/{wid}/jobs/{job['id']}/complete", headers=as_worker(wid), json={
         "outputs": {"nwb": put.json()["uri"]}, "timings": {"sort_s": 2.0}})
-    done = client.get(f"/api/jobs/{job['id']}").json()
+    done = client.get(f"/api/jobs/{job['id']}", headers=U).json()
     assert done["status"] == "completed"
     assert done["outputs"]["nwb"].startswith("sha256://")
     assert done["timings"]["sort_s"] == 2.0 and done["timings"]["run_s"] >= 0
@@ -222,7 +236,7 @@ def test_job_lifecycle_log_and_deduplication(client: TestClient, capabilities: d
         "processor": "tridesclous2", "inputs": [uri, stored(client, tiny_nwb(1))]})
     assert batch.status_code == 201
     assert [j["processor"] for j in batch.json()["jobs"]] == ["tridesclous2"] * 2
-    pending = client.get("/api/jobs", params={"status": "pending"}).json()["jobs"]
+    pending = client.get("/api/jobs", headers=U, params={"status": "pending"}).json()["jobs"]
     assert len(pending) == 4
 
 
@@ -233,26 +247,29 @@ def test_expired_lease_goes_back_to_pending_and_counts_attempts(
         first = register(client, capabilities, "first")
         second = register(client, capabilities, "second")
         job = submit(client, stored(client)).json()
-        assert client.post(f"/api/workers/{first}/claim", json={}, headers=W).json()["job"]
+        assert client.post(f"/api/workers/{first}/claim", json={},
+                           headers=as_worker(first)).json()["job"]
         time.sleep(0.6)  # the first worker goes silent
-        spec = client.post(f"/api/workers/{second}/claim", json={}, headers=W).json()["job"]
+        spec = client.post(f"/api/workers/{second}/claim", json={},
+                           headers=as_worker(second)).json()["job"]
         assert spec["job_id"] == job["id"] and spec["attempt"] == 2
-        late = client.post(f"/api/workers/{first}/jobs/{job['id']}/complete", headers=W,
-                           json={"outputs": {}})
+        late = client.post(f"/api/workers/{first}/jobs/{job['id']}/complete",
+                           headers=as_worker(first), json={"outputs": {}})
         assert late.status_code == 409  # the first worker lost its lease
-        beat = client.post(f"/api/workers/{first}/heartbeat", headers=W,
+        beat = client.post(f"/api/workers/{first}/heartbeat", headers=as_worker(first),
                            json={"jobs": [job["id"]]}).json()
         assert beat["lost"] == [job["id"]]
-        record = client.get(f"/api/jobs/{job['id']}").json()
+        record = client.get(f"/api/jobs/{job['id']}", headers=U).json()
         assert record["attempts"] == 2 and record["worker"] == second
         assert [(a["worker"], a["outcome"]) for a in record["attempt_history"]] == [
             (first, "lease expired"), (second, None)]
-        assert "lease expired" in client.get(f"/api/jobs/{job['id']}/log").json()["text"]
+        assert "lease expired" in client.get(f"/api/jobs/{job['id']}/log", headers=U).json()["text"]
 
         time.sleep(0.6)  # the second one dies too, then a third claim
-        assert client.post(f"/api/workers/{first}/claim", json={}, headers=W).json()["job"]
+        assert client.post(f"/api/workers/{first}/claim", json={},
+                           headers=as_worker(first)).json()["job"]
         time.sleep(0.6)
-        gave_up = client.get(f"/api/jobs/{job['id']}").json()
+        gave_up = client.get(f"/api/jobs/{job['id']}", headers=U).json()
         assert gave_up["status"] == "failed" and gave_up["attempts"] == 3
         assert "Gave up after 3 attempts" in gave_up["error"]
 
@@ -262,30 +279,31 @@ def test_cancel_pending_and_running(client: TestClient, capabilities: dict) -> N
     uri = stored(client)
     running = submit(client, uri).json()
     waiting = submit(client, uri, parameters={"seed": 1}).json()
-    assert client.post(f"/api/workers/{wid}/claim", json={}, headers=W).json()["job"][
+    assert client.post(f"/api/workers/{wid}/claim", json={}, headers=as_worker(wid)).json()["job"][
         "job_id"] == running["id"]
 
     cancelled = client.post(f"/api/jobs/{waiting['id']}/cancel", headers=U).json()
     assert cancelled["status"] == "cancelled"
     flagged = client.post(f"/api/jobs/{running['id']}/cancel", headers=U).json()
     assert flagged["status"] == "running" and flagged["cancel_requested"] is True
-    beat = client.post(f"/api/workers/{wid}/heartbeat", headers=W,
+    beat = client.post(f"/api/workers/{wid}/heartbeat", headers=as_worker(wid),
                        json={"jobs": [running["id"]]}).json()
     assert beat["cancel"] == [running["id"]]
-    client.post(f"/api/workers/{wid}/jobs/{running['id']}/fail", headers=W,
+    client.post(f"/api/workers/{wid}/jobs/{running['id']}/fail", headers=as_worker(wid),
                 json={"error": "Cancelled on request.", "cancelled": True})
-    assert client.get(f"/api/jobs/{running['id']}").json()["status"] == "cancelled"
+    assert client.get(f"/api/jobs/{running['id']}", headers=U).json()["status"] == "cancelled"
     assert client.post(f"/api/jobs/{running['id']}/cancel", headers=U).status_code == 409
-    assert client.post(f"/api/workers/{wid}/claim", json={}, headers=W).json() == {"job": None}
+    assert client.post(f"/api/workers/{wid}/claim", json={},
+                       headers=as_worker(wid)).json() == {"job": None}
 
 
 def test_failed_job_keeps_its_error(client: TestClient, capabilities: dict) -> None:
     wid = register(client, capabilities)
     job = submit(client, stored(client)).json()
-    client.post(f"/api/workers/{wid}/claim", json={}, headers=W)
-    client.post(f"/api/workers/{wid}/jobs/{job['id']}/fail", headers=W,
+    client.post(f"/api/workers/{wid}/claim", json={}, headers=as_worker(wid))
+    client.post(f"/api/workers/{wid}/jobs/{job['id']}/fail", headers=as_worker(wid),
                 json={"error": "NotHDF5Error: x.nwb is not an HDF5 file"})
-    record = client.get(f"/api/jobs/{job['id']}").json()
+    record = client.get(f"/api/jobs/{job['id']}", headers=U).json()
     assert record["status"] == "failed" and record["error"].startswith("NotHDF5Error")
     again = submit(client, stored(client))  # a failed job is not reused
     assert again.status_code == 201 and again.json()["id"] != job["id"]
@@ -298,7 +316,7 @@ from fastapi.testclient import TestClient
 from server_worker.app import create_app
 from server_worker.settings import Settings
 s = Settings(data_dir={str(tmp_path)!r}, user_token="u", worker_token="w",
-             embedded_worker=False)
+             embedded_worker=False).with_tokens()
 with TestClient(create_app(s)) as c:
     assert c.get("/api/processors").status_code == 200
     assert c.post("/api/jobs", json={{"processor": "x", "input": "http://h/f.nwb"}},

@@ -40,7 +40,7 @@ class Service:
             data_dir=root / "data", user_token=USER, worker_token=WORKER, port=port,
             embedded_worker=False,
             extra={"lease_seconds": 4, "heartbeat_seconds": 0.5},
-        )
+        ).with_tokens()
         self.server = LocalServer(create_app(self.settings), port).start()
         self.http = httpx.Client(base_url=self.server.url, timeout=60,
                                  headers={"Authorization": f"Bearer {USER}"})

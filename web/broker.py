@@ -12,8 +12,9 @@ the address bar at once, so the token never reaches history, logs or a Referer),
 saved before (the settings dialog saves there too), else the page's own origin, tried without
 a token: a static site elsewhere has no ``/api/health`` and shows "no broker".
 
-States (``#broker-state[data-state]``): connecting, connected, no-token (it answers; writes
-need a token), unreachable (retrying), none.
+States (``#broker-state[data-state]``): connecting, connected, no-token (it answers; the
+sorters are public, but reading jobs, logs and files and every write need a token),
+unreachable (retrying), none.
 """
 
 import asyncio

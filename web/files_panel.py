@@ -4,7 +4,8 @@ Runs in MicroPython on the main thread. Why beside the jobs: a sorted result is 
 the store, and a scientist looking at one wants to know which input, sorter and parameters
 made it (its ``provenance``), and to open it (``Open``: the viewer, by its ``sha256://`` URI,
 read from the store by range requests). ``GET /api/files`` lists inputs linked by URL,
-uploads and outputs; a broker without that route (404/405) is said to not offer it.
+uploads and outputs; a broker without that route (404/405) is said to not offer it. The list
+needs the broker's token (it shows inputs and parameters): without one, the tab says so.
 """
 
 import json
@@ -16,6 +17,8 @@ from render import esc
 from upload import size_text
 
 KIND_LABELS = {"url": "linked by URL", "upload": "uploaded", "output": "sorting output"}
+NO_TOKEN_HTML = ('<p class="jobs-empty" data-reason="no-token">A token is needed to see the '
+                 "files: set the broker's token in the broker settings.</p>")
 
 
 def provenance_text(provenance, changed=None):
@@ -75,8 +78,13 @@ class FilesPanel:
         if not broker.usable():
             box.innerHTML = '<p class="jobs-empty">No broker connected.</p>'
             return
+        if broker.state == "no-token" and not broker.token:
+            box.innerHTML = NO_TOKEN_HTML
+            return
         status, body, text = await broker.request("GET", "/api/files")
-        if status in (404, 405):
+        if status == 401:
+            box.innerHTML = NO_TOKEN_HTML
+        elif status in (404, 405):
             box.innerHTML = ('<p class="jobs-empty" data-offered="no">Files: not offered by '
                              "this broker.</p>")
         elif status == 200 and isinstance(body, dict):

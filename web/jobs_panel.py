@@ -11,6 +11,10 @@ Elements: ``#jobs-panel`` (its list ``tr.job-row[data-job-id][data-status]``),
 ``#job-detail[data-job-id][data-status]``, ``#job-log[data-text-while]`` (the job states seen
 while text arrived: "running" there means the log streamed before the job ended), buttons
 ``[data-job-action=cancel|resubmit|open]``.
+
+Reading jobs and logs needs the broker's token (they show inputs and parameters): without one,
+or with one the broker refuses (401), the panel says so (``data-reason="no-token"``) in place
+of the list instead of an error; without a token it asks the broker nothing.
 """
 
 import asyncio
@@ -23,6 +27,8 @@ FAST_S = 0.75
 SLOW_S = 10.0
 LOG_S = 1.0
 LOG_LIMIT = 2000000  # characters of console output kept on the page (the oldest go first)
+NO_TOKEN = ("A token is needed to see jobs: set the broker's token in the broker settings "
+            "(`nwbscope serve` prints a link with it).")
 
 
 def decode(text):
@@ -117,7 +123,13 @@ class JobsPanel:
         if not broker.usable() and broker.state != "unreachable":
             self.note("No broker: set one in the settings to see its jobs.")
             return
+        if broker.state == "no-token" and not broker.token:
+            self.need_token()
+            return
         status, body, text = await broker.request("GET", "/api/jobs?limit=50")
+        if status == 401:
+            self.need_token()
+            return
         if status == 0:
             self.note("The broker does not answer (" + broker.label() + "); retrying.")
             return
@@ -142,6 +154,14 @@ class JobsPanel:
             self.listed = text
             self.draw_list()
         self.draw_summary()
+
+    def need_token(self):
+        """Jobs are not public: say what to do, in the status line and in place of the list
+        (a list read earlier with another token is not left showing)."""
+        self.note(NO_TOKEN)
+        self.jobs, self.listed = [], ""
+        el("jobs-list").innerHTML = ('<p class="jobs-empty" data-reason="no-token">' + NO_TOKEN
+                                     + "</p>")
 
     def running_shown(self):
         return [j for j in self.jobs if j.get("status") == "running"]
@@ -236,6 +256,10 @@ class JobsPanel:
             if status == 0:
                 await asyncio.sleep(2 * LOG_S)  # the broker's state says why; it retries
                 continue
+            if status == 401:
+                self.append("\n[a token is needed to read the log: set the broker's token in "
+                            "the broker settings]\n", "")
+                return
             if status != 200 or not isinstance(body, dict):
                 self.append("\n[the log could not be read: the broker answered "
                             + str(status) + "]\n", "")
@@ -317,6 +341,10 @@ class JobsPanel:
     async def resubmit(self, job_id):
         job = self.by_id.get(job_id)
         if job is None:
+            return
+        if "***" in str((job.get("inputs") or {}).get("input") or ""):
+            self.note("This job's input URL holds a password or a signed key, which the broker "
+                      "does not show: submit that URL again from the sort form.")
             return
         request = {"processor": job["processor"], "parameters": job.get("parameters") or {},
                    "recording": job.get("recording") or {},

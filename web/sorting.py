@@ -60,7 +60,7 @@ class Sorting:
         sorters = str(count) + " sorter" + ("" if count == 1 else "s")
         return {"connecting": "broker: connecting…",
                 "connected": "broker: connected (" + sorters + ")",
-                "no-token": "broker: no token (" + sorters + "; reading only)",
+                "no-token": "broker: no token (" + sorters + "; jobs need a token)",
                 "unreachable": "broker: unreachable — retrying",
                 "none": "no broker"}.get(broker.state, broker.state)
 

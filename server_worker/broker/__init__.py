@@ -30,6 +30,10 @@ def install(app: FastAPI) -> None:
     from .errors import register_handlers
     from .reaper import record_upload
 
+    if not app.state.settings.server_secret:  # workers could get no credential
+        raise RuntimeError("Settings.server_secret is empty: the broker signs each worker's "
+                           "credential with it. Call Settings.with_tokens() (nwbscope serve "
+                           "does) or set server_secret.")
     register_handlers(app)
     app.state.upload_listeners.append(lambda upload, label: record_upload(app, upload, label))
 

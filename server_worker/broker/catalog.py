@@ -25,14 +25,34 @@ class CatalogEntry:
     online: bool
 
 
+#: Capabilities by worker id. A registration is never changed (a worker that restarts
+#: registers anew), so each is read from the database once, not on every submission: the
+#: schemas are tens of kB of JSON per worker.
+_capabilities: dict[str, dict[str, Any]] = {}
+_CACHE_LIMIT = 4096
+
+
+def _capabilities_of(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    missing = [i for i in ids if i not in _capabilities]
+    if missing:
+        if len(_capabilities) + len(missing) > _CACHE_LIMIT:
+            _capabilities.clear()
+        rows = session.execute(select(WorkerRow.id, WorkerRow.capabilities)
+                               .where(WorkerRow.id.in_(missing))).all()
+        _capabilities.update({row.id: row.capabilities or {} for row in rows})
+    return {i: _capabilities.get(i, {}) for i in ids}
+
+
 def catalog(session: Session, timeout_seconds: float) -> dict[str, CatalogEntry]:
     """Processors by name; ``online`` when a worker offering it was heard from recently."""
     horizon = utcnow() - timedelta(seconds=timeout_seconds)
     entries: dict[str, CatalogEntry] = {}
-    rows = session.scalars(select(WorkerRow).order_by(WorkerRow.last_seen)).all()
+    rows = session.execute(select(WorkerRow.id, WorkerRow.last_seen)
+                           .order_by(WorkerRow.last_seen)).all()
+    capabilities = _capabilities_of(session, [row.id for row in rows])
     for worker in rows:  # oldest first: a newer registration's description wins
         online = worker.last_seen >= horizon
-        for proc in worker.capabilities.get("processors", []):
+        for proc in capabilities[worker.id].get("processors", []):
             name = proc.get("name")
             if not name:
                 continue

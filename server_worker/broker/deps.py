@@ -29,7 +29,7 @@ def open_database(app: object) -> Database:
         return state.jobs_db
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db = getattr(request.app.state, "jobs_db", None)
     return db if db is not None else open_database(request.app)
 
@@ -39,10 +39,18 @@ def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Sess
         yield session
 
 
-def get_config(request: Request, _db: Annotated[Database, Depends(get_database)]) -> BrokerConfig:
+def get_read_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    with db.read_session() as session:
+        yield session
+
+
+async def get_config(request: Request, _db: Annotated[Database, Depends(get_database)]
+                     ) -> BrokerConfig:
     return request.app.state.broker_config
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+#: For routes that only read (GETs): no write lock, nothing committed.
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ConfigDep = Annotated[BrokerConfig, Depends(get_config)]

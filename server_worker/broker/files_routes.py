@@ -2,7 +2,8 @@
 
 Inputs linked by URL (from the jobs that used them), files people uploaded to the store (from
 the upload records), and every output a job produced, each output with the provenance that
-made it (processor and version, parameters, input). Newest first.
+made it (processor and version, parameters, input). Newest first. Read with a token
+(``ReadAuth``), and a credential in an input URL is shown as ``***`` (``redact_url``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from sqlalchemy import select
 
 from nwbscope.store import format_uri
 
+from ..auth import ReadAuth
 from ..db import JobRow, UploadRow
-from .deps import SessionDep
+from ..redact import redact_url
+from .deps import ReadSessionDep
 from .inputs_ref import InputRef
 from .models import FileList, FileOut
 
@@ -21,7 +24,8 @@ router = APIRouter(prefix="/api/files", tags=["files"])
 
 
 @router.get("", response_model=FileList)
-def list_files(session: SessionDep, limit: int = Query(500, ge=1, le=5000)) -> FileList:
+def list_files(_: ReadAuth, session: ReadSessionDep,
+               limit: int = Query(500, ge=1, le=5000)) -> FileList:
     files: list[FileOut] = []
     seen: set[object] = set()
     jobs = session.scalars(select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)).all()
@@ -35,11 +39,13 @@ def list_files(session: SessionDep, limit: int = Query(500, ge=1, le=5000)) -> F
                     provenance={"output": name, "processor": job.processor,
                                 "processor_version": job.processor_version,
                                 "parameters": job.parameters, "recording": job.recording,
-                                "input": job.input_uri, "input_sha256": job.input_sha256},
+                                "input": redact_url(job.input_uri),
+                                "input_sha256": job.input_sha256},
                 ))
         if not job.input_uri.startswith("sha256://") and job.input_uri not in seen:
             seen.add(job.input_uri)
-            files.append(FileOut(uri=job.input_uri, label=InputRef.label_of(job.input_uri),
+            files.append(FileOut(uri=redact_url(job.input_uri),
+                                 label=InputRef.label_of(job.input_uri),
                                  kind="url", sha256=job.input_sha256, job_id=job.id,
                                  created_at=_iso(job.created_at)))
     uploads = session.scalars(

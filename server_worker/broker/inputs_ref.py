@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from nwbscope.errors import ParameterError
 from nwbscope.store import format_uri, parse_uri
 
+from ..redact import redact_url
 from ..store import Store
 from .models import MAX_URI
 
@@ -49,9 +50,9 @@ class InputRef:
             return cls(format_uri(hexdigest, label), hexdigest)
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc:
+            shown = redact_url(text)[:200]
             raise ParameterError(
-                field, f"{text[:200]!r} is neither a store URI (sha256://<hex>) nor an "
-                "http(s) URL")
+                field, f"{shown!r} is neither a store URI (sha256://<hex>) nor an http(s) URL")
         match = _STORE_PATH.search(parts.path)
         if match is None:
             return cls(text, None)
@@ -73,4 +74,4 @@ class InputRef:
         parts = urlsplit(uri)
         name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
         label = parse_qs(parts.query).get("label", [None])[-1]
-        return label or name or parts.netloc
+        return label or name or parts.netloc.rpartition("@")[2]  # never a user:password@

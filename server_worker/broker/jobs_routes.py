@@ -1,7 +1,9 @@
 """``/api/jobs``: submit (one or a batch), list, read, follow the log, cancel.
 
 Reads change nothing (expired leases are reaped by the broker's background task and by
-claims, never by a GET). Errors are raised, and mapped to answers once (``errors``).
+claims, never by a GET). They need a token all the same (``ReadAuth``: the user token or the
+read token): a job shows its parameters, its input and its log, which are the lab's business.
+Errors are raised, and mapped to answers once (``errors``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from sqlalchemy import select
 
 from nwbscope.errors import ParameterError
 
-from ..auth import UserAuth
+from ..auth import ReadAuth, UserAuth
 from ..db import JOB_STATES, JobRow
 from .catalog import catalog
-from .deps import ConfigDep, DatabaseDep, SessionDep
+from .deps import ConfigDep, DatabaseDep, ReadSessionDep, SessionDep
 from .input_check import check_input
 from .inputs_ref import InputRef
 from .jobs_service import cancel, checked_options, get_job, job_out, read_log, submit
@@ -39,14 +41,16 @@ def submit_jobs(body: JobRequest, request: Request, db: DatabaseDep, config: Con
     """
     if (body.input is None) == (body.inputs is None):
         raise ParameterError("input", "give either 'input' or 'inputs'")
-    with db.session() as session:
+    with db.read_session() as session:
         entries = catalog(session, config.worker_timeout_seconds)
     entry = entries.get(body.processor)
     if entry is None:
         known = ", ".join(sorted(entries)) or "none yet (no worker has registered)"
         raise ParameterError(
             "processor", f"unknown processor {body.processor!r}; workers offer: {known}")
-    parameters, recording = checked_options(entry, body.parameters, body.recording)
+    parameters, recording = checked_options(
+        entry, body.parameters, body.recording,
+        max_parameter_bytes=request.app.state.settings.max_parameter_bytes)
     store = request.app.state.store
     given = body.inputs if body.inputs is not None else [body.input or ""]
     fields = ["input"] if body.inputs is None else [f"inputs.{i}" for i in range(len(given))]
@@ -70,8 +74,8 @@ def submit_jobs(body: JobRequest, request: Request, db: DatabaseDep, config: Con
 
 
 @router.get("", response_model=JobList)
-def list_jobs(session: SessionDep, status: str | None = None, processor: str | None = None,
-              limit: int = Query(100, ge=1, le=1000)) -> JobList:
+def list_jobs(_: ReadAuth, session: ReadSessionDep, status: str | None = None,
+              processor: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> JobList:
     query = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
     if status is not None:
         if status not in JOB_STATES:
@@ -83,12 +87,13 @@ def list_jobs(session: SessionDep, status: str | None = None, processor: str | N
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_one(job_id: str, session: SessionDep) -> JobOut:
+def get_one(job_id: str, _: ReadAuth, session: ReadSessionDep) -> JobOut:
     return job_out(session, get_job(session, job_id))
 
 
 @router.get("/{job_id}/log", response_model=LogOut)
-def get_log(job_id: str, session: SessionDep, offset: int = Query(0, ge=0)) -> LogOut:
+def get_log(job_id: str, _: ReadAuth, session: ReadSessionDep,
+            offset: int = Query(0, ge=0)) -> LogOut:
     """Console output from ``offset`` on; poll again with ``next_offset``."""
     return read_log(session, get_job(session, job_id), offset)
 

@@ -3,7 +3,8 @@
 Route handlers stay thin: they call these functions with a session. Parameters are checked
 once, here, against the schema the workers registered, then completed with its defaults, so
 the job record (and its deduplication key) holds every parameter the sorter will use, and the
-worker runs it without checking again.
+worker runs it without checking again. The record keeps the input URL whole (the worker's
+claim needs it); what people read (``job_out``, the log) shows its credentials as ``***``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..db import FINAL_STATES, AttemptRow, JobRow, LogChunkRow, WorkerRow, utcnow
 from ..processors.schema import complete
 from ..processors.validate import validate
+from ..redact import redact_url
 from .catalog import CatalogEntry
 from .errors import ConflictError
 from .inputs_ref import InputRef
@@ -31,15 +33,16 @@ def canonical_hash(*parts: Any) -> str:
 
 
 def checked_options(
-    entry: CatalogEntry, parameters: dict[str, Any], recording: dict[str, Any]
+    entry: CatalogEntry, parameters: dict[str, Any], recording: dict[str, Any],
+    max_parameter_bytes: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validate ``parameters`` and ``recording`` (ParameterError names the field) and
-    complete both with the schema's defaults."""
+    """Validate ``parameters`` and ``recording`` (ParameterError names the field; each item
+    at most ``max_parameter_bytes`` as JSON) and complete both with the schema's defaults."""
     described = entry.description
     params_schema = described.get("parameters_schema", {"type": "object"})
     rec_schema = described.get("recording_schema", {"type": "object"})
-    validate(parameters, params_schema, prefix="parameters")
-    validate(recording, rec_schema, prefix="recording")
+    validate(parameters, params_schema, prefix="parameters", max_item_bytes=max_parameter_bytes)
+    validate(recording, rec_schema, prefix="recording", max_item_bytes=max_parameter_bytes)
     return complete(params_schema, parameters), complete(rec_schema, recording)
 
 
@@ -134,6 +137,9 @@ def read_log(session: Session, job: JobRow, offset: int) -> LogOut:
 
 
 def append_log(session: Session, job: JobRow, text: str) -> int:
+    """Add ``text`` to the job's log, credentials of URLs in it hidden (the runner prints its
+    input; a failed fetch names it): the log is stored as it is shown, so offsets agree."""
+    text = redact_url(text)
     if text:
         session.add(LogChunkRow(job_id=job.id, start=job.log_size, text=text))
         job.log_size += len(text)
@@ -141,7 +147,8 @@ def append_log(session: Session, job: JobRow, text: str) -> int:
 
 
 def job_out(session: Session, job: JobRow, *, detail: bool = True) -> JobOut:
-    """The public record of a job (``detail`` adds its attempts)."""
+    """The record of a job people read (``detail`` adds its attempts); credentials in its
+    input URL and error are hidden."""
     run_s = queue_s = None
     if job.started_at is not None:
         queue_s = (job.started_at - job.created_at).total_seconds()
@@ -150,7 +157,9 @@ def job_out(session: Session, job: JobRow, *, detail: bool = True) -> JobOut:
     worker = session.get(WorkerRow, job.worker_id) if job.worker_id else None
     measured = {k: v for k, v in job.timings.items() if k in JobTimings.model_fields}
     history = None
-    if detail:
+    if detail and job.attempts == 0:
+        history = []  # never claimed (a job just submitted): no attempt rows to read
+    elif detail:
         rows = session.scalars(
             select(AttemptRow).where(AttemptRow.job_id == job.id).order_by(AttemptRow.number)
         ).all()
@@ -163,10 +172,10 @@ def job_out(session: Session, job: JobRow, *, detail: bool = True) -> JobOut:
         status=job.status,
         parameters=job.parameters,
         recording=job.recording,
-        inputs=JobInputs(input=job.input_uri, input_sha256=job.input_sha256,
+        inputs=JobInputs(input=redact_url(job.input_uri), input_sha256=job.input_sha256,
                          label=InputRef.label_of(job.input_uri)),
         outputs=job.outputs,
-        error=job.error,
+        error=redact_url(job.error) if job.error else job.error,
         worker=job.worker_id,
         worker_name=worker.name if worker is not None else None,
         attempts=job.attempts,

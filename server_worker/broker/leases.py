@@ -4,7 +4,8 @@ A claim flips one pending job to running with a conditional UPDATE (``WHERE stat
 'pending'``) and takes it only if that UPDATE changed a row, so two workers can never get the
 same job, on SQLite or PostgreSQL. A lease not renewed in time (``reap_expired``, run before
 every claim and by the broker's background task, never by a read) puts the job back to
-pending for another worker; after ``max_attempts`` claims the job fails instead.
+pending for another worker; after ``max_attempts`` claims the job fails instead. Workers
+silent for long and holding no job are pruned (``prune_workers``, by the same task).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..db import AttemptRow, JobRow, WorkerRow, utcnow
@@ -67,6 +68,26 @@ def reap_expired(session: Session) -> int:
         else:
             job.status = "pending"
     return len(expired)
+
+
+def prune_workers(session: Session, silent_seconds: float) -> int:
+    """Delete workers not heard from for ``silent_seconds`` that hold no running job (such a
+    job's lease expires first and puts it back). Returns how many.
+
+    Looks before it writes, so a round with nothing to prune takes no write lock."""
+    horizon = utcnow() - timedelta(seconds=silent_seconds)
+    busy = select(JobRow.worker_id).where(JobRow.status == "running",
+                                          JobRow.worker_id.is_not(None))
+    stale = session.scalars(
+        select(WorkerRow.id).where(WorkerRow.last_seen < horizon, WorkerRow.id.not_in(busy))
+    ).all()
+    if not stale:
+        return 0
+    # checked again in the DELETE: a worker may have claimed a job since the SELECT
+    return session.execute(
+        delete(WorkerRow).where(WorkerRow.id.in_(stale), WorkerRow.last_seen < horizon,
+                                WorkerRow.id.not_in(busy))
+    ).rowcount
 
 
 def claim(
@@ -126,7 +147,10 @@ def heartbeat(
 
 
 def owned_job(session: Session, worker: WorkerRow, job_id: str) -> JobRow:
-    """The running job ``job_id`` if ``worker`` holds its lease; ConflictError otherwise."""
+    """The running job ``job_id`` if ``worker`` holds its lease; ConflictError otherwise.
+
+    ``worker`` is the caller: the routes take it from the path only after ``WorkerCredential``
+    checked that the credential was issued to that worker id."""
     job = session.get(JobRow, job_id)
     if job is None:
         raise MissingError(f"job {job_id!r}")

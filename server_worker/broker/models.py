@@ -8,7 +8,7 @@ in ``jobs.spec``, since both sides of that boundary use it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -136,6 +136,9 @@ class Registration(BaseModel):
 
 class Registered(BaseModel):
     worker_id: str
+    #: This worker's own bearer credential for every ``/api/workers/{worker_id}/...`` call
+    #: (the shared worker token only registers), so no worker can act for another.
+    credential: str
     lease_seconds: float
     heartbeat_seconds: float
 
@@ -192,6 +195,9 @@ class WorkerOut(BaseModel):
     last_seen: str
     #: Heard from within the broker's ``worker_timeout_seconds``.
     online: bool
+    #: ``online``, or ``lost`` (missed its heartbeats; listed until pruned after the broker's
+    #: ``prune_worker_seconds``, unless it still holds a running job).
+    state: Literal["online", "lost"]
     processors: list[str]
     slots: int | None = None
     executor: str | None = None

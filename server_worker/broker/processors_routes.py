@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .catalog import catalog, public_view
-from .deps import ConfigDep, SessionDep
+from .deps import ConfigDep, ReadSessionDep
 from .errors import MissingError
 from .models import ProcessorList, ProcessorOut
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/processors", tags=["processors"])
 
 
 @router.get("", response_model=ProcessorList)
-def list_processors(session: SessionDep, config: ConfigDep, include_offline: bool = False
+def list_processors(session: ReadSessionDep, config: ConfigDep, include_offline: bool = False
                     ) -> ProcessorList:
     """Processors offered by workers heard from recently (``include_offline`` for all)."""
     entries = catalog(session, config.worker_timeout_seconds)
@@ -25,7 +25,7 @@ def list_processors(session: SessionDep, config: ConfigDep, include_offline: boo
 
 
 @router.get("/{name}", response_model=ProcessorOut)
-def get_processor(name: str, session: SessionDep, config: ConfigDep) -> ProcessorOut:
+def get_processor(name: str, session: ReadSessionDep, config: ConfigDep) -> ProcessorOut:
     entries = catalog(session, config.worker_timeout_seconds)
     if name not in entries:
         raise MissingError(f"processor named {name[:100]!r} offered by any worker")

@@ -1,8 +1,10 @@
-"""The broker's own background work: expiring leases on time, and recording uploads.
+"""The broker's own background work: expiring leases on time, pruning dead workers, and
+recording uploads.
 
 Why a task: a job whose worker died must go back to pending (or fail) when its lease runs
 out, even if no other worker is claiming; before, reads (``GET /api/jobs``) did it, so a GET
-wrote to the database and every read waited on the write lock.
+wrote to the database and every read waited on the write lock. Workers silent for
+``prune_worker_seconds`` are deleted in the same rounds, so dead ones do not stay listed.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from ..db import Database, UploadRow
 from ..store.base import PutResult
 from .config import BrokerConfig
 from .deps import open_database
-from .leases import reap_expired
+from .leases import prune_workers, reap_expired
 
 log = logging.getLogger("nwbscope.broker")
 
 
 class Reaper:
-    """Calls ``reap_expired`` every quarter lease (at most every ``reap_seconds``)."""
+    """Calls ``reap_expired`` and ``prune_workers`` every quarter lease (at most every
+    ``reap_seconds``)."""
 
     def __init__(self, db: Database, config: BrokerConfig) -> None:
         self.db = db
         self.interval = min(config.reap_seconds, config.lease_seconds / 4)
+        self.prune_seconds = config.prune_worker_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-reaper", daemon=True)
 
@@ -45,8 +49,10 @@ class Reaper:
             try:
                 with self.db.session() as session:
                     reap_expired(session)
+                with self.db.session() as session:
+                    prune_workers(session, self.prune_seconds)
             except Exception:  # a database hiccup must not end the reaper
-                log.exception("reaping expired leases failed")
+                log.exception("reaping expired leases or pruning silent workers failed")
 
 
 def record_upload(app: FastAPI, upload: PutResult, label: str | None) -> None:

@@ -12,11 +12,18 @@ another process (or a cluster node) from the folder alone, and inspected after t
         outputs/        units.nwb and summary.json, uploaded to the store when done
         result.json     written last on success: outputs, timings, versions
         error.json      written on failure: message, error type, trace
+
+A folder is not kept for ever: the worker removes it once the outputs are stored and the
+completion reported (the log is in the broker), and a failed, cancelled or lost one after
+``keep_failed_seconds`` from its end (``mark_ended``, ``remove_expired``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +92,45 @@ class JobFolder:
     def read_error(self) -> JobFailure | None:
         data = _read_json(self.error_file)
         return None if data is None else JobFailure.model_validate(data)
+
+    # ---- clean-up: a worker's disk must not fill with old jobs ---------------------------
+
+    def remove(self) -> bool:
+        """Delete the folder (once its outputs are stored and its log is in the broker, it
+        holds nothing else); False if something could not be removed."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        return not self.path.exists()
+
+    def mark_ended(self) -> None:
+        """Stamp the folder's mtime with now: a failed or cancelled folder is kept for a set
+        time from its end (``remove_expired``)."""
+        try:
+            os.utime(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def remove_expired(jobs_dir: Path, keep_seconds: float, running: set[str]) -> list[str]:
+    """Remove the job folders in ``jobs_dir`` last changed more than ``keep_seconds`` ago,
+    except those of ``running`` jobs; answer the names removed.
+
+    Folders left are those of failed, cancelled or lost jobs (kept for inspection) and of a
+    worker that was killed; a completed job's folder is removed when it is reported.
+    """
+    try:
+        folders = [p for p in jobs_dir.iterdir() if p.is_dir() and p.name not in running]
+    except FileNotFoundError:
+        return []
+    cutoff = time.time() - keep_seconds
+    removed = []
+    for path in folders:
+        try:
+            expired = path.stat().st_mtime <= cutoff
+        except FileNotFoundError:
+            continue
+        if expired and JobFolder(path).remove():
+            removed.append(path.name)
+    return removed
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..redact import redact_url
 from .folder import JobFolder
 from .spec import JobFailure, JobResult
 
@@ -43,8 +44,9 @@ def run_job(folder: JobFolder) -> JobResult:
     processor = get_processor(spec.processor)
     version = processor.version()
     options = spec.recording
+    shown = redact_url(spec.input_uri)  # the log and the output file are read by others
     print(f"nwbscope: job {spec.job_id} attempt {spec.attempt}: {processor.name} "
-          f"{version} on {spec.input_uri}", flush=True)
+          f"{version} on {shown}", flush=True)
 
     loaded = load_recording(folder.input_file, options, spec.input_uri)
     print(f"nwbscope: {loaded.series_path}: {loaded.recording}", flush=True)
@@ -67,7 +69,7 @@ def run_job(folder: JobFolder) -> JobResult:
         "recording_options": options.model_dump(),
         "electrical_series_path": loaded.series_path,
         "probe_geometry": loaded.geometry.kind,
-        "input_uri": spec.input_uri,
+        "input_uri": shown,
         "input_sha256": spec.input_sha256 or "",
         "worker": spec.worker,
         "started_at": spec.started_at or "",

@@ -11,6 +11,7 @@ storage). Both pass the one suite in ``tests/test_store_backends.py``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -49,6 +50,34 @@ class PutResult:
     created: bool  # False when the same bytes were already stored
 
 
+SCRATCH_PREFIX = "upload-"
+
+
+def remove_dead_scratch(tmp_dir: Path) -> int:
+    """Remove the scratch files of uploads nobody writes any more (a server killed in the
+    middle of one leaves its file); answer how many.
+
+    Run at server start. A live upload holds a lock on its file (``StoreWriter``), so the
+    uploads in flight of another server sharing this scratch directory are spared.
+    """
+    removed = 0
+    for path in Path(tmp_dir).glob(f"{SCRATCH_PREFIX}*"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # committed or aborted meanwhile
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # being written
+        else:
+            path.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
+
+
 class StoreWriter(ABC):
     """One upload in flight: bytes go to a scratch file while being hashed.
 
@@ -58,7 +87,8 @@ class StoreWriter(ABC):
 
     def __init__(self, tmp_dir: Path) -> None:
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", dir=tmp_dir)
+        fd, name = tempfile.mkstemp(prefix=SCRATCH_PREFIX, dir=tmp_dir)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held while open: ``remove_dead_scratch`` spares it
         self._file = os.fdopen(fd, "wb")
         self.tmp_path = Path(name)
         self._hash = hashlib.sha256()
@@ -124,6 +154,15 @@ class Store(ABC):
     @abstractmethod
     def delete(self, hexdigest: str) -> bool:
         """Remove an object; False when it was not there."""
+
+    def scratch_dir(self) -> Path | None:
+        """The local directory its uploads are written to while in flight (None if none)."""
+        return None
+
+    def clean_scratch(self) -> int:
+        """Remove what uploads cut off by a crash left in ``scratch_dir``; how many."""
+        scratch = self.scratch_dir()
+        return remove_dead_scratch(scratch) if scratch is not None else 0
 
     def local_path(self, hexdigest: str) -> Path | None:
         """A path on this machine holding the bytes, when the backend has one (served with

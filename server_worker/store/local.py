@@ -20,7 +20,7 @@ CHUNK = 1 << 20
 
 class _LocalWriter(StoreWriter):
     def __init__(self, store: LocalStore) -> None:
-        super().__init__(store.root / "tmp")
+        super().__init__(store.scratch_dir())
         self._store = store
 
     def _publish(self, hexdigest: str) -> bool:
@@ -46,6 +46,9 @@ class LocalStore(Store):
 
     def writer(self) -> StoreWriter:
         return _LocalWriter(self)
+
+    def scratch_dir(self) -> Path:
+        return self.root / "tmp"
 
     def has(self, hexdigest: str) -> bool:
         return self._path(hexdigest).is_file()

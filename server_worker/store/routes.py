@@ -27,7 +27,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 router = APIRouter(prefix="/api/store", tags=["store"])
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 

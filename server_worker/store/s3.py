@@ -28,7 +28,7 @@ _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
 class _S3Writer(StoreWriter):
     def __init__(self, store: S3Store) -> None:
-        super().__init__(store.tmp_dir)
+        super().__init__(store.scratch_dir())
         self._store = store
 
     def _publish(self, hexdigest: str) -> bool:
@@ -98,6 +98,9 @@ class S3Store(Store):
 
     def writer(self) -> StoreWriter:
         return _S3Writer(self)
+
+    def scratch_dir(self) -> Path:
+        return self.tmp_dir
 
     def _head(self, hexdigest: str) -> dict | None:
         from botocore.exceptions import ClientError

@@ -15,6 +15,10 @@ from pathlib import Path
 from .daemon import WorkerDaemon
 from .executors import Executor, LocalExecutor
 from .hosts import HostExecutor
+from .lifetime import WorkDirBusy, follow_parent
+from .limits import WorkerLimits
+
+_DEFAULTS = WorkerLimits()
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -36,7 +40,33 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--warm-up", action="store_true",
                         help="compile the sorters' kernels at start-up (a few tiny sorts, once "
                              "per library versions), so even the first job runs at full speed")
+    limits = parser.add_argument_group("limits (docs/security.md)")
+    limits.add_argument("--allow-private-urls", action="store_true",
+                        help="fetch input URLs on loopback, link-local or private addresses "
+                             "(off: a job cannot reach this worker's network; the broker's "
+                             "own files are always allowed)")
+    limits.add_argument("--max-input-bytes", type=int, default=_DEFAULTS.max_input_bytes,
+                        help="largest input, refused before it is downloaded (default "
+                             "%(default)s)")
+    limits.add_argument("--input-cache-bytes", type=int, default=_DEFAULTS.input_cache_bytes,
+                        help="size of the cache of downloaded inputs; least recently used "
+                             "inputs are removed first (default %(default)s)")
+    limits.add_argument("--keep-failed-seconds", type=float,
+                        default=_DEFAULTS.keep_failed_seconds,
+                        help="how long a failed or cancelled job's folder is kept for "
+                             "inspection (default %(default)s); a completed job's folder is "
+                             "removed once its outputs are stored")
+    # set by ``nwbscope serve`` for its embedded worker
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--lock-wait", type=float, default=0.0, help=argparse.SUPPRESS)
     return parser
+
+
+def limits_from_args(args: argparse.Namespace) -> WorkerLimits:
+    return WorkerLimits(allow_private_urls=args.allow_private_urls,
+                        max_input_bytes=args.max_input_bytes,
+                        input_cache_bytes=args.input_cache_bytes,
+                        keep_failed_seconds=args.keep_failed_seconds)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,9 +85,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         executor = HostExecutor(numba_cache, args.work_dir / "hosts.log", warm_dir=warm_dir)
     daemon = WorkerDaemon(args.broker, token, args.work_dir, slots=args.slots, name=args.name,
-                          poll_seconds=args.poll, executor=executor)
+                          poll_seconds=args.poll, executor=executor,
+                          limits=limits_from_args(args), lock_wait_seconds=args.lock_wait)
     daemon.install_signal_handlers()
-    daemon.run_forever()
+    if args.parent_pid is not None:
+        follow_parent(args.parent_pid, daemon.stop)
+    try:
+        daemon.run_forever()
+    except WorkDirBusy as error:
+        print(f"nwbscope worker: {error}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -5,6 +5,12 @@ each running job to the broker, collects finished children (uploading outputs, r
 outcome), heartbeats (renewing leases; the answer names jobs to cancel or that were given to
 another worker), and claims jobs while a slot is free. A crash or cancel of a job only ends
 its child; the daemon carries on.
+
+Nothing piles up on the worker's disk: a completed job's folder is removed once its outputs
+are stored and reported; a failed, cancelled or lost one is kept ``keep_failed_seconds`` (for
+inspection), then removed by a sweep (at start-up and every ``sweep_seconds``), which also
+holds the input cache to ``input_cache_bytes`` (``input_cache``). One daemon per work
+directory (``lifetime.WorkDirLock``).
 """
 
 from __future__ import annotations
@@ -22,12 +28,19 @@ from typing import Any
 
 import httpx
 
-from ..jobs.folder import JobFolder
+from nwbscope.errors import ParameterError
+from nwbscope.store import parse_uri
+
+from ..jobs.folder import JobFolder, remove_expired
 from ..jobs.spec import JobSpec
+from ..redact import redact_url
 from .capabilities import capabilities
 from .client import BrokerClient, WorkerGone
 from .executors import Executor, JobHandle
 from .hosts import HostExecutor
+from .input_cache import InputCache
+from .lifetime import WorkDirLock
+from .limits import WorkerLimits
 
 log = logging.getLogger("nwbscope.worker")
 JOB_ID = re.compile(r"[0-9a-f]{32}")
@@ -63,6 +76,8 @@ class WorkerDaemon:
         poll_seconds: float = 0.5,
         numba_cache: Path | None = None,
         warm_up: bool = False,
+        limits: WorkerLimits | None = None,
+        lock_wait_seconds: float = 0.0,
     ) -> None:
         self.client = BrokerClient(broker_url, token)
         self.work_dir = Path(work_dir)
@@ -74,6 +89,13 @@ class WorkerDaemon:
             warm_dir=self.work_dir / "warm-up" if warm_up else None,
         )
         self.poll_seconds = poll_seconds
+        self.limits = limits or WorkerLimits()
+        #: How long ``run_forever`` waits for a previous worker on ``work_dir`` to end.
+        self.lock_wait_seconds = lock_wait_seconds
+        self.input_cache = InputCache(self.work_dir / "cache", self.limits.input_cache_bytes)
+        #: Seconds between sweeps of expired job folders (and at start-up).
+        self.sweep_seconds = min(60.0, max(1.0, self.limits.keep_failed_seconds / 10))
+        self._last_sweep = 0.0
         self.stop_event = threading.Event()
         self.running: dict[str, RunningJob] = {}
         self.worker_id: str | None = None
@@ -94,7 +116,18 @@ class WorkerDaemon:
         log.info("registered as %s with processors %s", self.worker_id, names)
 
     def run_forever(self) -> None:
-        """Loop until ``stop()`` (or SIGTERM / SIGINT when run as a program)."""
+        """Loop until ``stop()`` (or SIGTERM / SIGINT when run as a program).
+
+        WorkDirBusy (before anything starts) if another worker runs on ``work_dir``.
+        """
+        lock = WorkDirLock(self.work_dir).acquire(self.lock_wait_seconds)
+        try:
+            self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> None:
+        self._sweep()  # what an earlier run left: expired folders, an over-full cache
         self.executor.start()
         while not self.stop_event.is_set():
             try:
@@ -143,6 +176,8 @@ class WorkerDaemon:
                 self._finish(job, code)
         if time.monotonic() - self._last_heartbeat >= self.heartbeat_seconds:
             self._heartbeat()
+        if time.monotonic() - self._last_sweep >= self.sweep_seconds:
+            self._sweep()
         while len(self.running) < self.slots and not self.stop_event.is_set():
             spec = self.client.claim(self.worker_id)
             if spec is None:
@@ -176,9 +211,10 @@ class WorkerDaemon:
             try:
                 job.input_sha256 = self.client.fetch_input(
                     spec.input_uri, folder.input_file, self.work_dir / "cache",
-                    expected=spec.input_sha256)
+                    expected=spec.input_sha256, limits=self.limits)
             except Exception as error:  # a failed download ends this job, not the daemon
-                job.fetch_error = f"Could not fetch the input {spec.input_uri}: {error}"
+                job.fetch_error = redact_url(  # it is logged and shown: no user:password@
+                    f"Could not fetch the input {spec.input_uri}: {error}")
 
         job.fetcher = threading.Thread(target=fetch, name=f"fetch-{job.job_id}", daemon=True)
         job.fetcher.start()
@@ -190,6 +226,7 @@ class WorkerDaemon:
         wid = self.worker_id or ""
         if job.stop_reason is not None or job.fetch_error is not None:
             del self.running[job.job_id]
+            job.folder.mark_ended()  # kept a while (keep_failed_seconds), then swept
             if job.stop_reason == "cancelled":
                 self.client.fail(wid, job.job_id, "Cancelled on request.", cancelled=True)
             elif job.fetch_error is not None and job.stop_reason is None:
@@ -197,14 +234,42 @@ class WorkerDaemon:
                 self.client.append_log(wid, job.job_id, f"[nwbscope] {job.fetch_error}\n")
                 self.client.fail(wid, job.job_id, job.fetch_error)
             return
+        if job.input_sha256:
+            self.input_cache.touch(job.input_sha256)  # used now: the last to be evicted
+        self._trim_cache()
         job.handle = self.executor.submit(job.folder)
         log.info("job %s started (attempt %s)", job.job_id, job.spec.attempt)
+
+    # ---- clean-up ------------------------------------------------------------------------
+
+    def _sweep(self) -> None:
+        """Remove job folders that ended more than ``keep_failed_seconds`` ago, then hold
+        the input cache to its size."""
+        self._last_sweep = time.monotonic()
+        removed = remove_expired(self.work_dir / "jobs", self.limits.keep_failed_seconds,
+                                 set(self.running))
+        if removed:
+            log.info("removed %d job folder(s) kept longer than %.0f s", len(removed),
+                     self.limits.keep_failed_seconds)
+        self._trim_cache()
+
+    def _trim_cache(self) -> None:
+        """Evict least recently used inputs over ``input_cache_bytes``, never one that a
+        running (or fetching) job names."""
+        in_use = {job.input_sha256 for job in self.running.values() if job.input_sha256}
+        for job in self.running.values():
+            try:
+                in_use.add(parse_uri(job.spec.input_uri)[0])
+            except ParameterError:  # a URL, not a store URI: not in the cache
+                pass
+        self.input_cache.trim(in_use)
 
     def _forward_log(self, job: RunningJob) -> None:
         try:
             with open(job.folder.log_file, "rb") as f:
                 f.seek(job.log_offset)
-                data = f.read(1 << 20)
+                # a piece whose JSON (an escape takes up to 6 bytes) fits max_json_bytes
+                data = f.read(128 << 10)
         except FileNotFoundError:
             return
         if not data:
@@ -216,6 +281,7 @@ class WorkerDaemon:
 
     def _finish(self, job: RunningJob, code: int) -> None:
         wid = self.worker_id or ""
+        job.folder.mark_ended()  # unless removed below, kept a while (keep_failed_seconds)
         if job.stop_reason == "lost":
             log.info("job %s was given to another worker; dropped", job.job_id)
             return
@@ -230,6 +296,10 @@ class WorkerDaemon:
             }
             self.client.complete(wid, job.job_id, outputs, result.timings, job.input_sha256)
             log.info("job %s completed", job.job_id)
+            # its outputs are in the store, its log in the broker: nothing left to keep
+            if not job.folder.remove():
+                log.warning("could not remove all of %s", job.folder.path)
+            self._trim_cache()
             return
         error = job.folder.read_error()
         if error is not None:

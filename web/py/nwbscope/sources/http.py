@@ -4,7 +4,8 @@ The browser has its own source (``sources.browser``, synchronous XMLHttpRequest)
 serves the command line, tests and benchmarks with the same rules:
 - every request carries ``Range``; the size comes from the first response's
   ``Content-Range`` (no HEAD, never a plain GET);
-- a redirect is followed once, and the final URL is used from then on;
+- a redirect is followed once, and the final URL is used from then on (an ``opener`` may
+  check each request: the server's URL policy);
 - an error status raises ``FetchError``; a server that answers ``200`` to a ranged request
   (no Range support) has its body read whole if it is at most ``whole_file_limit`` bytes,
   else ``NoRangeSupportError``.
@@ -34,8 +35,10 @@ class HttpSource(BaseSource):
         whole_file_limit: int = WHOLE_FILE_LIMIT,
         timeout: float = 60.0,
         headers: Mapping[str, str] | None = None,
+        opener: urllib.request.OpenerDirector | None = None,
     ) -> None:
         self.url = url
+        self.opener = opener  # a server's: checks every request, redirects included
         self.final_url = url
         self.name = url.rsplit("/", 1)[-1].split("?", 1)[0] or url
         self.whole_file_limit = whole_file_limit
@@ -74,7 +77,8 @@ class HttpSource(BaseSource):
             self.final_url, headers={**self.headers, "Range": f"bytes={start}-{stop - 1}"}
         )
         try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310
+            open_url = self.opener.open if self.opener else urllib.request.urlopen
+            response = open_url(request, timeout=self.timeout)  # noqa: S310
         except urllib.error.HTTPError as exc:
             exc.close()
             if exc.code == 416:  # the range starts at or past the end
