@@ -165,7 +165,7 @@ def bench_database(kind: str, clients: list[int], seconds: float, nwb: Path,
             sys.path.insert(0, str(common.ROOT))
             from tests.pg_service import PostgresServer
 
-            pg = PostgresServer()
+            pg = PostgresServer().start()
             database = pg.new_database()
         proc, base, tokens = start_server(work / "data", database)
         try:
@@ -188,6 +188,23 @@ def bench_database(kind: str, clients: list[int], seconds: float, nwb: Path,
         if pg is not None:
             pg.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def markdown(rows: list[dict]) -> str:
+    """The table ``docs/performance.md`` shows (``bench/report.py`` puts it there)."""
+    lines = ["| database | clients | lists | submissions/s | submit p50 / p95 (ms) | read p50 "
+             "(ms) | server CPU per call (ms) | load before |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        if "error" in row:
+            lines.append(f"| {row['database']} | failed: {row['error'][:120]} |||||||")
+            continue
+        sub, read = row["submit"], row["read"]
+        lists = f"every {row['list_every']}" if row["list_every"] else "none"
+        lines.append(f"| {row['database']} | {row['clients']} | {lists} | {sub['per_s']:.0f} | "
+                     f"{sub['p50_ms']:.0f} / {sub['p95_ms']:.0f} | {read['p50_ms']:.0f} | "
+                     f"{row['server_cpu_ms_per_call']:.1f} | {row['load_before']:.2f} |")
+    return "\n".join(lines) + ("\n\nGoal: >= 200 submissions/s with 16 clients on SQLite; "
+                               "more on PostgreSQL.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{kind}: failed: {exc!r}", flush=True)
             rows.append({"database": kind, "error": repr(exc)})
     common.write_result("broker_load", {"machine": common.machine(), "rows": rows,
-                                        "processor": PROCESSOR})
+                                        "processor": PROCESSOR, "markdown": markdown(rows)})
     return 0
 
 

@@ -237,6 +237,14 @@ def sort_section(res: dict | None) -> list[str]:
     return out + [res["markdown"], ""]
 
 
+def load_section(res: dict | None) -> list[str]:
+    out = ["## Broker under load (16 clients)", ""]
+    if not res or not res.get("markdown"):
+        return out + ["Not measured in this run (`bench/broker_load.py` wrote no "
+                      "`bench/results/broker_load.json`).", ""]
+    return out + [res["markdown"], ""]
+
+
 METHOD = [
     "## How it is measured", "",
     "- `bench/range_server.py` serves the files: Python's threading HTTP server with "
@@ -279,6 +287,7 @@ def write(results: dict[str, Any], analysis: list[str], path: Path = DOC) -> Pat
     lines += store_section(results.get("store"))
     lines += job_section(results.get("job_overhead"))
     lines += sort_section(results.get("sort_page"))
+    lines += load_section(results.get("broker_load"))
     lines += ["## Where the time and the bytes go", "", *analysis, ""]
     lines += METHOD
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 from bench import analysis, common, report, report_views  # noqa: E402
 from bench.make_big_nwb import RECIPES, make, path_of  # noqa: E402
 
-PARTS = ["walk", "browser", "store", "jobs", "engines", "views", "sort"]
+PARTS = ["walk", "browser", "store", "jobs", "engines", "views", "sort", "load"]
 
 
 def build_site() -> dict:
@@ -67,6 +67,7 @@ def commands(quick: bool, site: str) -> dict[str, tuple[list[str], int]]:
                    *(["--delays", "0"] if quick else [])], 2400),
         "sort": ([py, str(bench / "sort_page.py"), "--runs", "1" if quick else "3",
                   *(["--duration", "30"] if quick else [])], 2400),
+        "load": ([py, str(bench / "broker_load.py"), "--seconds", "5" if quick else "10"], 900),
     }
     jobs = bench / "bench_job_overhead.py"
     if jobs.exists():
@@ -125,7 +126,7 @@ def measure(parts: list[str], quick: bool) -> None:
 
     produced = {"walk": ["walk_cpython_big"], "browser": ["browser"], "store": ["store"],
                 "jobs": ["job_overhead"], "engines": ["bench_engines"], "views": ["views"],
-                "sort": ["sort_page"]}
+                "sort": ["sort_page"], "load": ["broker_load"]}
     stale = {stem for part in parts for stem in produced[part]}
     for old in common.RESULTS.glob("*.json"):  # only the parts run now: the others' stay
         if old.stem in stale and old.stem not in KEPT_RESULTS:
@@ -181,6 +182,7 @@ def assemble() -> tuple[dict, list[str]]:
                "store": common.read_result("store"),
                "job_overhead": common.read_result("job_overhead"),
                "sort_page": common.read_result("sort_page"),
+               "broker_load": common.read_result("broker_load"),
                "engines": common.read_result("bench_engines"),
                "engines_before": report_views.read_before(),
                "views": common.read_result("views"),
