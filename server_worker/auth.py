@@ -41,7 +41,8 @@ WORKER_CREDENTIAL_PREFIX = "w1."
 # thread pool, a hand-off per dependency per request that cost more than the check itself.
 
 
-def _bearer(request: Request) -> str:
+def bearer_token(request: Request) -> str:
+    """The bearer token of ``request`` (scheme case-insensitive, RFC 7235), or ``""``."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
@@ -56,15 +57,15 @@ def _check(given: str, expected: str, who: str) -> None:
 
 
 async def require_user(request: Request, settings: SettingsDep) -> None:
-    _check(_bearer(request), settings.user_token, "user")
+    _check(bearer_token(request), settings.user_token, "user")
 
 
 async def require_worker(request: Request, settings: SettingsDep) -> None:
-    _check(_bearer(request), settings.worker_token, "worker")
+    _check(bearer_token(request), settings.worker_token, "worker")
 
 
 async def require_reader(request: Request, settings: SettingsDep) -> None:
-    given = _bearer(request)
+    given = bearer_token(request)
     if settings.read_token and given and secrets.compare_digest(given, settings.read_token):
         return
     _check(given, settings.user_token, "user (or read)")
@@ -97,7 +98,7 @@ async def require_worker_credential(worker_id: str, request: Request, settings: 
     """The per-worker routes (``/api/workers/{worker_id}/...``): only the credential issued
     to ``worker_id`` at registration, so no worker can claim, heartbeat, log, upload, complete
     or fail for another (the shared worker token is refused here: it only registers)."""
-    given = _bearer(request)
+    given = bearer_token(request)
     owner = credential_worker(settings, given) if given else None
     if owner is not None and secrets.compare_digest(owner, worker_id):
         return
@@ -127,9 +128,6 @@ def known_token(settings: Settings, token: str) -> bool:
     return credential_worker(settings, token) is not None
 
 
-def bearer_token(request: Request) -> str:
-    """The bearer token of ``request`` (scheme case-insensitive, RFC 7235), or ``""``."""
-    return _bearer(request)
 
 
 UserAuth = Annotated[None, Depends(require_user)]

@@ -18,10 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server_worker import files as files_module
-from server_worker.app import create_app
-from server_worker.settings import Settings, save_tokens
+from server_worker.settings import save_tokens
+from tests.test_server_static import TOKEN, make_client
 
-TOKEN = "t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 SECRET = b"root:$6$very-secret-hash:19000:0:99999:7:::\n"
@@ -41,12 +40,6 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NWBSCOPE_RUNTIME_DIR", str(tmp_path / "runtime"))
     return tmp_path
-
-
-def make_client(tmp_path: Path, site: Path, **options) -> TestClient:
-    settings = Settings(data_dir=tmp_path / "data", site_dir=site, user_token=TOKEN,
-                        worker_token="w", embedded_worker=False, **options)
-    return TestClient(create_app(settings, broker=False), client=("127.0.0.1", 50000))
 
 
 @pytest.fixture
