@@ -49,6 +49,7 @@ class Counters:
     range_requests: int = 0
     full_gets: int = 0
     head: int = 0
+    not_modified: int = 0  # 304s: a cached copy was revalidated
     options: int = 0
     bytes: int = 0
     by_path: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -66,6 +67,8 @@ class Counters:
                     self.full_gets += 1
                 elif kind == "head":
                     self.head += 1
+                elif kind == "not_modified":
+                    self.not_modified += 1
                 self.bytes += nbytes
             entry = self.by_path.setdefault(path, {"requests": 0, "bytes": 0, "options": 0})
             if kind == "options":
@@ -79,13 +82,14 @@ class Counters:
             return {
                 "requests": self.requests, "range_requests": self.range_requests,
                 "full_gets": self.full_gets, "head": self.head, "options": self.options,
+                "not_modified": self.not_modified,
                 "bytes": self.bytes, "by_path": {k: dict(v) for k, v in self.by_path.items()},
             }
 
     def reset(self) -> None:
         with self.lock:
             self.requests = self.range_requests = self.full_gets = 0
-            self.head = self.options = self.bytes = 0
+            self.head = self.options = self.bytes = self.not_modified = 0
             self.by_path = {}
 
 
@@ -201,6 +205,14 @@ class Handler(BaseHTTPRequestHandler):
         stat = target.stat()
         size = stat.st_size
         etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+        if not head and self.headers.get("If-None-Match") == etag:  # a cached copy stands
+            self.server.counters.add(rel, "not_modified", 0)
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Cache-Control", "no-cache")
+            self._cors()
+            self.end_headers()
+            return
         wanted = parse_range(self.headers.get("Range"), size)
         if wanted == "416":
             self.server.counters.add(rel, "range", 0)

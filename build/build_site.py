@@ -11,18 +11,21 @@ static host. Its layout (all paths relative to the site root, as ``manifest.json
     bokeh/       BokehJS from the same bokeh wheel the worker installs
     manifest.json  what the worker loads, so no version is hard-coded in web/
 
+The stdlib zip and every wheel get .pyc files (``sitebuild_pyc``: compiled by Pyodide's own
+CPython in Node), so the browser does not compile Python at each start; ``--no-pyc`` skips it.
+
 Why each source and pin: /work/shared/pyodide-offline.md and build/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import time
 import tomllib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +41,14 @@ from sitebuild_fetch import (  # noqa: E402
 )
 from sitebuild_output import SiteWriter  # noqa: E402
 from sitebuild_pins import BUILD_DIR, BuildError, Pins, load_pins  # noqa: E402
+from sitebuild_pyc import (  # noqa: E402
+    Archive,
+    NodePyodideCompiler,
+    Outcome,
+    Precompiled,
+    lock_with_hashes,
+    precompile,
+)
 from sitebuild_wheel import pure_wheel_bytes  # noqa: E402
 
 REPO = BUILD_DIR.parent
@@ -48,6 +59,8 @@ DEFAULT_CACHE = Path(os.environ.get("NWBSCOPE_BUILD_CACHE")
                      or Path.home() / ".cache" / "nwbscope-build")
 PYODIDE_CORE = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
                 "python_stdlib.zip", "pyodide-lock.json")
+# Placed after the pyc step, which may rewrite them (bytecode added, new package hashes).
+PYODIDE_REWRITTEN = ("python_stdlib.zip", "pyodide-lock.json")
 MICROPYTHON = ("micropython.mjs", "micropython.wasm")
 MICROPYTHON_NPM = "@micropython/micropython-webassembly-pyscript"
 RESERVED = {"pyodide", "pyscript", "micropython", "wheels", "bokeh", "manifest.json", "probe.py"}
@@ -58,8 +71,12 @@ NWBSCOPE_REQUIRES = ("numpy>=1.26", "pyfive==1.2.1")
 
 
 def build_site(out_dir: Path = DEFAULT_OUT, *, cache_dir: Path | None = None,
-               quiet: bool = False) -> Path:
-    """Build (or bring up to date) the site in ``out_dir``; return its manifest.json path."""
+               quiet: bool = False, pyc: bool = True) -> Path:
+    """Build (or bring up to date) the site in ``out_dir``; return its manifest.json path.
+
+    ``pyc=False`` ships the Python archives as they came (the browser then compiles every
+    module it imports at each start); by default they get bytecode (``sitebuild_pyc``).
+    """
     started = time.monotonic()
     cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
     cache.mkdir(parents=True, exist_ok=True)
@@ -71,13 +88,17 @@ def build_site(out_dir: Path = DEFAULT_OUT, *, cache_dir: Path | None = None,
     modules = npm_ci(BUILD_DIR, quiet=quiet)
     site = SiteWriter(out)
     lock = _place_runtimes(site, modules)
+    python_dir = "python" + "".join(lock["info"]["python"].split(".")[:2])  # python312
+    site_packages = f"/lib/python{'.'.join(lock['info']['python'].split('.')[:2])}/site-packages"
+    archives = [Archive("pyodide/python_stdlib.zip", "stdlib",
+                        modules / "pyodide" / "python_stdlib.zip", f"/lib/{python_dir}.zip")]
 
     say("Pyodide package files ...")
     core = resolve_packages(lock, pins.pyodide_packages.core)
     views = [n for n in resolve_packages(lock, pins.pyodide_packages.views) if n not in core]
     for path in pyodide_package_files(pins.pyodide_packages, lock, core + views, cache,
                                       quiet=quiet):
-        site.put_file(path, f"pyodide/{path.name}")
+        archives.append(Archive(f"pyodide/{path.name}", "wheel", path, site_packages))
 
     say("wheels ...")
     wheel_urls: dict[str, list[str]] = {"core": [], "views": []}
@@ -85,10 +106,29 @@ def build_site(out_dir: Path = DEFAULT_OUT, *, cache_dir: Path | None = None,
     for pin in pins.wheels:
         wheel = fetch_wheel(pin, cache, quiet=quiet)
         wheel_paths[pin.name] = wheel
-        site.put_file(wheel, f"wheels/{wheel.name}")
+        archives.append(Archive(f"wheels/{wheel.name}", "wheel", wheel, site_packages))
         wheel_urls[pin.group].append(f"wheels/{wheel.name}")
-    ours = _place_nwbscope_wheel(site)
-    wheel_urls["core"].append(ours["url"])
+    ours = _nwbscope_wheel()
+    archives.append(Archive(f"wheels/{ours['filename']}", "wheel", ours["data"], site_packages))
+
+    say("Python bytecode ...")
+    compiled = precompile(archives, NodePyodideCompiler(modules / "pyodide", lock["info"])
+                          if pyc else None, cache, say=say)
+    _say_precompiled(say, compiled)
+    *placed, ours_outcome = compiled.outcomes
+    for outcome in placed:
+        _put(site, outcome, outcome.archive.site_path)
+    digest = ours_outcome.sha256
+    ours_url = f"wheels/{digest[:12]}/{ours['filename']}"  # named by the bytes served
+    _put(site, ours_outcome, ours_url)
+    ours_outcome.archive = replace(ours_outcome.archive, site_path=ours_url)
+    wheel_urls["core"].append(ours_url)
+    site_lock = lock_with_hashes(lock, compiled.outcomes) if compiled.python else lock
+    if site_lock == lock:  # unchanged: the npm file itself (same bytes as the release)
+        site.put_file(modules / "pyodide" / "pyodide-lock.json", "pyodide/pyodide-lock.json")
+    else:
+        site.put_bytes((json.dumps(site_lock, indent=1) + "\n").encode(),
+                       "pyodide/pyodide-lock.json")
 
     bokehjs = _place_bokehjs(site, pins, wheel_paths)
     _place_page(site)
@@ -111,7 +151,8 @@ def build_site(out_dir: Path = DEFAULT_OUT, *, cache_dir: Path | None = None,
         "view_packages": views,
         "wheels": wheel_urls,
         "nwbscope_version": ours["version"],
-        "nwbscope_wheel_sha256": ours["sha256"],
+        "nwbscope_wheel_sha256": digest,
+        "precompiled": compiled.manifest(),
         "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     site.put_bytes((json.dumps(manifest, indent=2) + "\n").encode(), "manifest.json")
@@ -121,11 +162,33 @@ def build_site(out_dir: Path = DEFAULT_OUT, *, cache_dir: Path | None = None,
     return out / "manifest.json"
 
 
+def _put(site: SiteWriter, outcome: Outcome, rel: str) -> None:
+    if isinstance(outcome.served, bytes):
+        site.put_bytes(outcome.served, rel)
+    else:
+        site.put_file(outcome.served, rel)
+
+
+def _say_precompiled(say, compiled: Precompiled) -> None:
+    """One line: what got bytecode, or why nothing did (the site then works from sources)."""
+    if compiled.python is None:
+        say(f"  no pycs: {compiled.skipped}; the browser compiles the sources at each start")
+        return
+    modules = sum(o.modules for o in compiled.outcomes)
+    failed = sum(len(o.failed) for o in compiled.outcomes)
+    how = (f"{compiled.compiled_now} compiled now" if compiled.compiled_now
+           else "all from the cache")
+    say(f"  {modules} pycs for Python {compiled.python} in {len(compiled.outcomes)} archives "
+        f"({how}, {compiled.seconds:.1f} s)" + (f"; {failed} sources do not compile" if failed
+                                                 else ""))
+
+
 def _place_runtimes(site: SiteWriter, modules: Path) -> dict:
     """Pyodide core, PyScript and MicroPython from npm; returns pyodide-lock.json parsed."""
     pyodide = modules / "pyodide"
     for name in PYODIDE_CORE:
-        site.put_file(pyodide / name, f"pyodide/{name}")
+        if name not in PYODIDE_REWRITTEN:
+            site.put_file(pyodide / name, f"pyodide/{name}")
     site.put_tree(modules / "@pyscript" / "core" / "dist", "pyscript", skip_suffixes={".map"})
     mpy = modules / MICROPYTHON_NPM
     for name in MICROPYTHON:
@@ -136,8 +199,9 @@ def _place_runtimes(site: SiteWriter, modules: Path) -> dict:
     return lock
 
 
-def _place_nwbscope_wheel(site: SiteWriter) -> dict[str, str]:
-    """Build our wheel fresh, in a folder named by its hash: no browser reuses a stale one."""
+def _nwbscope_wheel() -> dict:
+    """Our wheel, built fresh (reproducible bytes); placed once its pycs are added, in a
+    folder named by the hash of what is served, so no browser reuses a stale one."""
     if not (PACKAGE_DIR / "__init__.py").is_file():
         raise BuildError(f"{PACKAGE_DIR} is not a Python package; nothing to build.")
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -146,10 +210,7 @@ def _place_nwbscope_wheel(site: SiteWriter) -> dict[str, str]:
         version=project["version"], summary=project.get("description", ""),
         requires_python=project.get("requires-python", ">=3.11"), requires=NWBSCOPE_REQUIRES,
     )
-    digest = hashlib.sha256(data).hexdigest()
-    url = f"wheels/{digest[:12]}/{filename}"
-    site.put_bytes(data, url)
-    return {"url": url, "sha256": digest, "version": project["version"]}
+    return {"filename": filename, "data": data, "version": project["version"]}
 
 
 def _place_bokehjs(site: SiteWriter, pins: Pins, wheels: dict[str, Path]) -> list[str]:
@@ -190,9 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None,
                         help=f"download cache (default {DEFAULT_CACHE})")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--no-pyc", action="store_true",
+                        help="ship sources only (no bytecode compiled with Pyodide in Node)")
     args = parser.parse_args(argv)
     try:
-        manifest = build_site(args.out, cache_dir=args.cache, quiet=args.quiet)
+        manifest = build_site(args.out, cache_dir=args.cache, quiet=args.quiet,
+                              pyc=not args.no_pyc)
     except BuildError as exc:
         print(f"build_site: {exc}", file=sys.stderr)
         return 1

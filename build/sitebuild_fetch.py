@@ -50,6 +50,10 @@ def _run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None 
 
 # -- npm -----------------------------------------------------------------------------------
 
+NO_NODE = ("Node.js and npm are needed to build the viewer site (Pyodide, PyScript and "
+           "MicroPython come from npm): on Debian or Ubuntu run `sudo apt-get install nodejs npm`, "
+           "then start again.")
+
 def npm_ci(build_dir: Path, *, quiet: bool = False) -> Path:
     """Install the pinned npm packages into build/node_modules unless already there.
 
@@ -62,6 +66,8 @@ def npm_ci(build_dir: Path, *, quiet: bool = False) -> Path:
     want = sha256_file(lock)
     if stamp.is_file() and stamp.read_text().strip() == want:
         return modules
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        raise BuildError(NO_NODE)
     _run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=build_dir, quiet=quiet)
     stamp.write_text(want + "\n")
     return modules

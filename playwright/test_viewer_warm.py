@@ -18,7 +18,15 @@ import shutil
 
 import h5py
 import pytest
-from viewer_helpers import goto, io_stats, marks, new_watched_page, tree_row, wait_details
+from viewer_helpers import (
+    goto,
+    io_stats,
+    marks,
+    new_watched_page,
+    tree_row,
+    wait_details,
+    wait_true,
+)
 
 from tests.fixtures import nwb_files as fx
 
@@ -61,7 +69,7 @@ def test_unchanged_file_reopens_with_one_request_and_a_changed_one_is_read_again
     assert "acquisition" in first[1]
     cold_requests = file_requests(helper, start)
     assert cold_requests >= 2  # the probe, then the metadata reads
-    page.wait_for_function(KEPT, arg=url, timeout=10_000)
+    wait_true(page, KEPT, url, timeout_s=10)
 
     start = len(helper["log"])
     page.reload()

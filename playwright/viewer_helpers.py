@@ -8,6 +8,7 @@ state left over from the previous file.
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlencode
 
 START_MS = 60_000  # Pyodide's first start on a loaded 2-core machine
@@ -37,6 +38,16 @@ def goto(page, site_url: str, **params: str) -> str:
     page.goto(viewer_url(site_url, **params))
     page.wait_for_function(DONE, timeout=START_MS)
     return state(page)
+
+
+def wait_true(page, script: str, arg=None, timeout_s: float = 30.0) -> None:
+    """Poll a check that returns a Promise (caches, fetch) until it resolves true:
+    ``wait_for_function`` takes the returned Promise itself for true and waits for nothing."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(script, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s:.0f} s: {script[:80]}")
+        time.sleep(0.2)
 
 
 def state(page) -> str:

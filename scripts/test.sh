@@ -9,6 +9,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need_apt=""
 command -v chromium >/dev/null 2>&1 || need_apt="$need_apt chromium"
+command -v npm >/dev/null 2>&1 || need_apt="$need_apt nodejs npm"  # the site build's npm ci
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt="$need_apt postgresql"
 if [ -n "$need_apt" ]; then
   $SUDO apt-get update -qq

@@ -102,18 +102,41 @@ def test_every_manifest_url_is_relative_and_present(site: Path, manifest: dict) 
 # -- every file against its pin ------------------------------------------------------------
 
 def test_pyodide_files_match_the_lock_and_nothing_else_is_there(
-    site: Path, manifest: dict, lock: dict
+    site: Path, manifest: dict
 ) -> None:
+    """Every file is npm's or the lock's, or (precompiled) made from exactly that file; the
+    site's lock differs from npm's only in the sha256 of the files rewritten with pycs."""
+    npm = BUILD / "node_modules" / "pyodide"
+    lock = json.loads((npm / "pyodide-lock.json").read_text())  # npm's: the originals
     wanted = manifest["core_packages"] + manifest["view_packages"]
     expected = {lock["packages"][n]["file_name"]: lock["packages"][n]["sha256"] for n in wanted}
     core_files = set(build_site.PYODIDE_CORE)
     present = {p.name for p in (site / "pyodide").iterdir()}
     assert present == set(expected) | core_files
+    rewritten = (manifest.get("precompiled") or {}).get("files") or {}
     for name, sha in expected.items():
-        assert _sha(site / "pyodide" / name) == sha, name
-    npm = BUILD / "node_modules" / "pyodide"
-    for name in core_files:
-        assert _sha(site / "pyodide" / name) == _sha(npm / name), name
+        made = rewritten.get(f"pyodide/{name}")
+        served = _sha(site / "pyodide" / name)
+        if made:
+            assert made["source_sha256"] == sha and made["sha256"] == served, name
+        else:
+            assert served == sha, name
+    for name in core_files - {"pyodide-lock.json"}:
+        made = rewritten.get(f"pyodide/{name}")
+        original = _sha(npm / name)
+        if made:
+            assert made["source_sha256"] == original
+            assert made["sha256"] == _sha(site / "pyodide" / name), name
+        else:
+            assert _sha(site / "pyodide" / name) == original, name
+    served_lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
+    for name, entry in lock["packages"].items():
+        mine = served_lock["packages"][name]
+        made = rewritten.get(f"pyodide/{entry['file_name']}")
+        assert mine["sha256"] == (made["sha256"] if made else entry["sha256"]), name
+        assert {k: v for k, v in mine.items() if k != "sha256"} == {
+            k: v for k, v in entry.items() if k != "sha256"}, name
+    assert served_lock["info"] == lock["info"]
 
 
 def test_wheels_match_pins_and_built_ones_are_pure(site: Path, manifest: dict) -> None:
@@ -127,7 +150,13 @@ def test_wheels_match_pins_and_built_ones_are_pure(site: Path, manifest: dict) -
             assert any(n.endswith(".py") for n in names)
         else:
             path = site / "wheels" / pin["filename"]
-            assert _sha(path) == pin["sha256"], path.name
+            made = ((manifest.get("precompiled") or {}).get("files") or {}).get(
+                f"wheels/{pin['filename']}")
+            if made:  # pycs added to the pinned wheel: made from exactly the pinned bytes
+                assert made["source_sha256"] == pin["sha256"], path.name
+                assert made["sha256"] == _sha(path), path.name
+            else:
+                assert _sha(path) == pin["sha256"], path.name
         checked += 1
     assert checked == 8
     assert len(list((site / "wheels").glob("*.whl"))) == 8
@@ -356,3 +385,15 @@ def test_is_pure_wheel_rejects_compiled_or_platform_wheels(tmp_path: Path) -> No
     assert is_pure_wheel(wheel("a-1-py3-none-any.whl", "a/__init__.py"))
     assert not is_pure_wheel(wheel("b-1-py3-none-any.whl", "b/_speed.cpython-311.so"))
     assert not is_pure_wheel(wheel("c-1-cp311-cp311-linux_x86_64.whl", "c/__init__.py"))
+
+
+def test_a_machine_without_node_is_told_what_to_install(tmp_path, monkeypatch):
+    import sitebuild_fetch
+
+    (tmp_path / "package-lock.json").write_text("{}")
+    monkeypatch.setattr(sitebuild_fetch.shutil, "which", lambda name: None)
+    with pytest.raises(BuildError) as caught:
+        sitebuild_fetch.npm_ci(tmp_path, quiet=True)
+    message = str(caught.value)
+    assert "apt-get install nodejs npm" in message
+    assert "\n" not in message  # one line, as `nwbscope serve` prints it

@@ -1,7 +1,8 @@
 """The page's half of a warm start: what it needs to trust the tree kept from a last visit.
 
-The worker keeps, after each open of a URL, the header and tree it answered, stamped with the
-file's size, ETag and Last-Modified (``nwbscope.sources.browser.save_tree``, Cache API store
+The worker keeps, after each open of a URL, the header and tree it answered (and, as the user
+browses, the children and details it answered), stamped with the file's size, ETag and
+Last-Modified (``nwbscope.sources.browser.save_tree``, Cache API store
 ``nwbscope-tree-v1``). On the next visit the page (MicroPython: it cannot import nwbscope)
 probes the file itself while Pyodide boots, compares the stamps here, draws the kept tree if
 they match, and hands its probe to the worker so that no second one is made. The probe, how
@@ -18,9 +19,11 @@ TREE_CACHE = "nwbscope-tree-v1"
 
 
 async def probe(url):
-    """``(handover, reply)``: the probe of ``url`` for the worker (``(url, probe JSON, body)``,
-    None if nothing is kept for ``url`` or the probe was no 206) and the kept answer to draw
-    (None unless the file is unchanged)."""
+    """``(handover, entry)``: the probe of ``url`` for the worker (``(url, probe JSON, body)``,
+    None if nothing is kept for ``url`` or the probe was no 206) and the kept entry (None
+    unless the file is unchanged): ``entry["reply"]`` is the open's answer to draw,
+    ``entry.get("browse")`` the children and details answered on earlier visits
+    (``nwbscope.kept_browse``)."""
     caches = getattr(window, "caches", None)  # none on plain-http origins
     if not caches:
         return None, None
@@ -36,4 +39,4 @@ async def probe(url):
     given = (url, json.dumps(handover(final_url, stamp)), await response.arrayBuffer())
     if entry.get("final_url") != final_url or not same_file(entry.get("stamp"), stamp):
         return given, None
-    return given, entry["reply"]
+    return given, entry

@@ -25,10 +25,12 @@ import json
 import kept
 import render
 from page import (
+    PROGRESS,
     SITE,
     absolute_url,
     clear_error,
     el,
+    hide_landing,
     mark,
     page_url,
     param_list,
@@ -36,6 +38,7 @@ from page import (
     set_state,
     set_status,
     show_error,
+    show_landing,
     show_notes,
     show_stats,
     url_params,
@@ -45,9 +48,11 @@ from sorting import Sorting, store_label
 from tree_panel import TreePanel
 from view_panels import ViewPanels
 
-# the worker's own modules, and probe.py (its early probe runs before nwbscope is installed)
+# the worker's own modules, probe.py (its early probe runs before nwbscope is installed) and
+# render.py (the tree's rule of which rows open: the worker reads ahead what the page can open)
 WORKER_FILES = ('{"files": {"./workers/view_calls.py": "./view_calls.py",'
-                ' "./workers/sort_calls.py": "./sort_calls.py", "./probe.py": "./probe.py"}}')
+                ' "./workers/sort_calls.py": "./sort_calls.py", "./probe.py": "./probe.py",'
+                ' "./workers/kept_calls.py": "./kept_calls.py", "./render.py": "./render.py"}}')
 
 
 class Viewer:
@@ -94,9 +99,13 @@ class Viewer:
     async def start(self):
         set_state("starting")
         set_status("starting Python")
+        PROGRESS.step("python")
+        asyncio.create_task(PROGRESS.load_totals(SITE + "manifest.json"))
+        if not url_params().get("url"):  # the empty page: its demo link, while Python boots
+            asyncio.create_task(show_landing(lambda url: self.open_later_or_now("url", url)))
         mark("worker-created")
         self.worker = PyWorker("./workers/viewer_worker.py", type="pyodide",
-                               version=SITE + "pyodide/pyodide.mjs",
+                               version=SITE + "boot.mjs",  # Pyodide, from a snapshot when kept
                                config=window.JSON.parse(WORKER_FILES))
         self.worker.addEventListener("message", self.on_worker_message)
         window.nwbscopeViews.attach(self.worker)
@@ -111,6 +120,7 @@ class Viewer:
         await self.worker.ready
         mark("python-ready")
         set_status("loading numpy")
+        PROGRESS.step("packages")
         config = {"site": SITE}
         cache_mb = url_params().get("cache_mb")  # the views' decoded-chunk budget, in MiB
         if cache_mb and str(cache_mb).isdigit():
@@ -137,10 +147,11 @@ class Viewer:
     async def show_kept(self, url):
         """Warm start: draw the tree kept from the last visit before Python is up, if the
         file's probe (made here, handed to the worker later) shows it unchanged."""
-        self.handover, reply = await kept.probe(absolute_url(url))
-        if reply is None:
+        self.handover, entry = await kept.probe(absolute_url(url))
+        if entry is None:
             return
-        self.draw_file(reply, url)
+        self.draw_file(entry["reply"], url)
+        self.tree.kept = entry.get("browse") or {}
         self.kept_shown = True
         mark("kept-tree-shown")  # not in the contract: tree-shown comes after the worker's open
         set_status("Shown as on your last visit (the file is unchanged); starting Python")
@@ -153,8 +164,16 @@ class Viewer:
         kind = message.get("kind")
         if kind == "progress" and document.body.dataset.state != "ready":
             set_status(message.get("text", ""))
+            if str(document.body.dataset.state) in ("starting", "loading"):
+                PROGRESS.progress(message)  # its step ("packages", "file") and names
+        elif kind == "boot":  # Pyodide booting, or restored from a snapshot (boot.mjs)
+            if message.get("step") in ("booted", "restored"):  # for the tests and benchmarks
+                document.body.dataset.boot = message["step"]
+            if PROGRESS.boot(message) and message.get("text"):
+                set_status(str(message["text"]))
         elif kind == "stats":
             show_stats(message)
+            PROGRESS.update(message)  # bytes and requests, live, while the file is read
         elif kind == "views":
             el("views-state").textContent = "views: " + message.get("text", "")
 
@@ -174,6 +193,7 @@ class Viewer:
             set_state("ready")
             set_status("Drop " + name + " again to reopen it (local files are never uploaded)."
                        if name else "Open a URL, or drop an .nwb file anywhere on the page.")
+            asyncio.create_task(show_landing(lambda url: self.open_later_or_now("url", url)))
             return
         if path:
             await self.tree.select(path, push=False)
@@ -220,11 +240,14 @@ class Viewer:
 
     def begin_open(self, keep_shown=False):
         """A new open: older answers are dropped; the screen is cleared unless it shows the
-        kept tree of this very file (a warm start), which the worker's answer redraws."""
+        kept tree of this very file (a warm start), which stays unless the worker answers
+        other rows."""
         self.generation += 1
         self.kept_shown = False
         set_state("loading")
         set_status("reading file")
+        hide_landing()
+        PROGRESS.step("file")
         clear_error()
         show_notes([])
         self.panels.reset()
@@ -242,6 +265,7 @@ class Viewer:
             show_error(reply["error"]["message"])
             return False
         mark("file-open")
+        PROGRESS.step("tree")
         self.draw_file(reply, label)
         mark("tree-shown")
         show_notes(reply.get("notes") or [])

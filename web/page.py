@@ -2,13 +2,19 @@
 
 Runs in MicroPython on the main thread. Why one module: the tree, the view panels and the
 file opener all write the same status line and error box and read the same address bar; one
-copy of each keeps them saying things the same way.
+copy of each keeps them saying things the same way. The start-up progress bar
+(``progress.py``) is one too, ``PROGRESS``: ``set_state`` takes it down when the page is
+ready or failed, whoever says so. The empty page's demo link is here as well.
 """
 
 import render
+from progress import Bar
 from pyscript import document, window
+from pyscript.ffi import create_proxy
 
 SITE = window.location.href.split("#")[0].split("?")[0].rsplit("/", 1)[0] + "/"
+PROGRESS = Bar(document, window)
+DEMO_PATH = "files/demo.nwb"  # nwbscope serve's public demo route, beside the site
 
 
 def el(name):
@@ -21,6 +27,8 @@ def mark(name):
 
 def set_state(state):
     document.body.dataset.state = state
+    if state in ("ready", "error"):
+        PROGRESS.finish()
 
 
 def state():
@@ -128,3 +136,55 @@ def copy_text(text):
     area.select()
     document.execCommand("copy")
     area.remove()
+
+
+# -- the empty page ------------------------------------------------------------------------
+LANDING = {"probed": False, "url": None, "wanted": False, "open": None, "listening": False}
+
+
+async def demo_url():
+    """The absolute URL of the server's demo file if it answers a HEAD with 200 (``nwbscope
+    serve`` offers one), else None (a plain static host: 404). Asked once per page."""
+    if not LANDING["probed"]:
+        LANDING["probed"] = True
+        url = SITE + DEMO_PATH
+        try:
+            response = await window.fetch(url, js_options('{"method": "HEAD"}'))
+            if int(response.status) == 200:
+                LANDING["url"] = url
+        except Exception:  # noqa: BLE001 - unreachable: no demo link, nothing broken
+            pass
+    return LANDING["url"]
+
+
+async def show_landing(open_url):
+    """Offer the demo recording on the empty page, if this server has one; ``open_url(url)``
+    opens it in place (a plain link otherwise: a middle click opens a new tab)."""
+    LANDING["wanted"] = True
+    LANDING["open"] = open_url
+    url = await demo_url()
+    if url is None or not LANDING["wanted"]:
+        return  # no demo, or a file was opened while the probe was out
+    link = el("demo-link")
+    link.href = page_url(url, None, None)
+    link.dataset.url = url
+    if not LANDING["listening"]:
+        LANDING["listening"] = True
+        link.addEventListener("click", create_proxy(_on_demo_click))
+    el("landing").hidden = False
+
+
+def hide_landing():
+    LANDING["wanted"] = False
+    el("landing").hidden = True
+
+
+def _on_demo_click(event):
+    plain = event.button == 0 and not (event.ctrlKey or event.metaKey or event.shiftKey
+                                       or event.altKey)
+    if not plain or LANDING["open"] is None:
+        return  # the browser follows the link (a new tab, a reload)
+    event.preventDefault()
+    url = str(el("demo-link").dataset.url)
+    hide_landing()
+    LANDING["open"](url)

@@ -29,7 +29,7 @@ from polyscript import xworker
 from pyscript import sync
 
 STATE = {"site": "", "session": None, "stats": None, "last_post": 0.0, "generation": 0,
-         "early": None, "saving": None}
+         "early": None, "saving": None, "browse": None}
 
 
 def post(kind, **fields):
@@ -87,7 +87,8 @@ async def init(config_json):
         manifest = await (await pyfetch(site + "manifest.json")).json()
         STATE["manifest"] = manifest
         packages, wheels = core_packages(manifest)
-        post("progress", text="loading numpy")
+        post("progress", step="packages", text="loading numpy",
+             names=packages + [w.rsplit("/", 1)[-1].split("-")[0] for w in wheels])
         import pyodide_js
 
         t1 = time.time()
@@ -168,7 +169,7 @@ async def open_url(url):
         from nwbscope.sources.browser import open_url as open_remote
 
         stats = _new_stats()
-        post("progress", text="reading file")
+        post("progress", step="file", text="reading file")
         opened = await open_remote(url, stats=stats, pending=_take_probe(url))
         return await _open_remote_source(opened, url, generation)
     except Exception as exc:  # noqa: BLE001 - shown on the page
@@ -186,7 +187,7 @@ async def open_probed(url, probe_json, head):
         _take_probe(None)
         probe = json.loads(probe_json)
         stats = _new_stats()
-        post("progress", text="reading file")
+        post("progress", step="file", text="reading file")
         stamp = handover_stamp(probe)
         remote = XhrRangeSource(probe["final_url"], stamp["size"])
         opened = OpenedSource(probed(remote, head.to_bytes(), stats), probe["final_url"],
@@ -205,7 +206,7 @@ async def _open_remote_source(opened, url, generation):
             "type": "Superseded", "message": "Another file was opened meanwhile."}})
     reply = _open_source(source, opened.notes, url)  # snippets: the stable URL
     if opened.stamp:  # the blocks again only if some were fetched beyond those kept
-        _keep_metadata(url, opened, source if not kept or source.stats.misses else None, reply)
+        _keep_metadata(url, opened, source, reply, not kept or source.stats.misses)
     return reply
 
 
@@ -229,25 +230,35 @@ async def _with_kept_metadata(opened):
     return source, False
 
 
-def _keep_metadata(url, opened, source, reply):
-    """Store the tree drawn (by the URL the page was given) and, when ``source`` is given,
-    the blocks read so far (by the final URL), after the answer has gone: nothing waits."""
-    from nwbscope.sources.browser import save_metadata, save_tree
+def _keep_metadata(url, opened, source, reply, save_blocks):
+    """Keep the tree drawn (by the URL the page was given), the blocks read so far when
+    ``save_blocks`` (by the final URL), and from now on what the user browses
+    (``kept_calls.KeptFile``), after the answer has gone: nothing waits."""
+    import kept_calls
 
-    shown = {key: value for key, value in json.loads(reply).items() if key != "stats"}
-    saves = [save_tree(url, {"stamp": opened.stamp, "final_url": opened.url, "reply": shown})]
-    if source is not None:
-        saves.append(save_metadata(opened.url, opened.stamp, *source.export_blocks()))
+    kept = kept_calls.KeptFile(url, opened, source, reply, STATE["generation"], _Worker)
+    STATE["browse"] = kept
+    STATE["saving"] = asyncio.ensure_future(kept.start(save_blocks))
 
-    async def save():
-        try:  # both at once: a reload right after the tree shows may cut the saving short
-            await asyncio.gather(*saves)
-        except Exception:  # noqa: BLE001 - quota, private mode: the next open reads again
-            import traceback
 
-            traceback.print_exc()
+class _Worker:
+    """What ``kept_calls`` needs of this worker."""
 
-    STATE["saving"] = asyncio.ensure_future(save())
+    answer = staticmethod(lambda **fields: answer(**fields))
+    current = staticmethod(lambda: STATE["generation"])
+    session = staticmethod(lambda: _session())
+
+
+def _browsed(kind, path, reply, blocks_before):
+    """Tell the kept entry of the open remote file (if any) about one answer."""
+    kept = STATE.get("browse")
+    if kept is not None and blocks_before is not None:
+        kept.browsed(kind, path, reply, blocks_before)
+
+
+def _blocks_before():
+    kept = STATE.get("browse")
+    return kept.block_numbers() if kept is not None and kept.live() else None
 
 
 def open_file(file):
@@ -258,7 +269,7 @@ def open_file(file):
         from nwbscope.sources.cache import CachedSource
 
         stats = _new_stats()
-        post("progress", text="reading file")
+        post("progress", step="file", text="reading file")
         return _open_source(CachedSource(BrowserFileSource(file), stats=stats), [], None)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "open the local file")
@@ -302,17 +313,23 @@ def _session():
 
 
 def children(path):
+    before = _blocks_before()
     try:
-        return answer(path=path, children=_session().children(path), stats=_stats())
+        reply = answer(path=path, children=_session().children(path), stats=_stats())
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "list " + path)
+    _browsed("children", path, reply, before)
+    return reply
 
 
 def details(path):
+    before = _blocks_before()
     try:
-        return answer(details=_session().details(path), stats=_stats())
+        reply = answer(details=_session().details(path), stats=_stats())
     except Exception as exc:  # noqa: BLE001 - shown on the page
         return failure(exc, "read " + path)
+    _browsed("details", path, reply, before)
+    return reply
 
 
 def _stats():

@@ -303,8 +303,9 @@ async def save_metadata(url: str, stamp: dict[str, Any], block_size: int,
 
 
 async def save_tree(url: str, entry: dict[str, Any]) -> None:
-    """Keep what the page drew for ``url`` (``{"stamp", "final_url", "reply"}``), so the next
-    visit can draw it before Python is up, once its own probe shows the same stamp."""
+    """Keep what the page drew for ``url`` (``{"stamp", "final_url", "reply", "browse"}``:
+    ``browse`` is a ``kept_browse.BrowseRecord``'s JSON), so the next visit can draw it
+    before Python is up, once its own probe shows the same stamp."""
     import js
     from js import Response
 
@@ -313,6 +314,24 @@ async def save_tree(url: str, entry: dict[str, Any]) -> None:
         return
     store = await caches.open(TREE_CACHE)
     await store.put(url, Response.new(json.dumps(entry)))
+
+
+async def load_tree(url: str) -> dict[str, Any] | None:
+    """The entry ``save_tree`` kept for ``url`` (None if none, or unreadable); the caller
+    compares its stamp."""
+    import js
+
+    caches = getattr(js, "caches", None)
+    if caches is None:
+        return None
+    found = await (await caches.open(TREE_CACHE)).match(url)
+    if not found:
+        return None
+    try:
+        entry = json.loads(await found.text())
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 async def load_metadata(url: str, stamp: dict[str, Any]) -> tuple[int, dict[int, bytes]] | None:
