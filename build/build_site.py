@@ -7,7 +7,7 @@ static host. Its layout (all paths relative to the site root, as ``manifest.json
     index.html, *.py, *.css, *.js, workers/   the page, copied from web/ (not web/py)
     pyodide/     Pyodide core + pyodide-lock.json + the verified official package files
     pyscript/    @pyscript/core dist;  micropython/  MicroPython for the main thread
-    wheels/      pure wheels for micropip; ours in wheels/<sha256[:12]>/ (cache-busting)
+    wheels/      pure wheels for loadPackage; ours in wheels/<sha256[:12]>/ (cache-busting)
     bokeh/       BokehJS from the same bokeh wheel the worker installs
     manifest.json  what the worker loads, so no version is hard-coded in web/
 
@@ -153,6 +153,7 @@ def build_site(out_dir: Path = DEFAULT_OUT, *, cache_dir: Path | None = None,
         "nwbscope_version": ours["version"],
         "nwbscope_wheel_sha256": digest,
         "precompiled": compiled.manifest(),
+        "download_bytes": _download_bytes(out, lock, core, wheel_urls["core"]),
         "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     site.put_bytes((json.dumps(manifest, indent=2) + "\n").encode(), "manifest.json")
@@ -181,6 +182,14 @@ def _say_precompiled(say, compiled: Precompiled) -> None:
     say(f"  {modules} pycs for Python {compiled.python} in {len(compiled.outcomes)} archives "
         f"({how}, {compiled.seconds:.1f} s)" + (f"; {failed} sources do not compile" if failed
                                                  else ""))
+
+
+def _download_bytes(out: Path, lock: dict, core: list[str], wheels: list[str]) -> dict:
+    """What a first visit downloads before the tree, per start-up step, as the page's
+    progress bar shows it: Python (Pyodide's core files) and the packages the tree needs."""
+    python = sum((out / "pyodide" / name).stat().st_size for name in PYODIDE_CORE)
+    files = [f"pyodide/{lock['packages'][name]['file_name']}" for name in core] + wheels
+    return {"python": python, "packages": sum((out / rel).stat().st_size for rel in files)}
 
 
 def _place_runtimes(site: SiteWriter, modules: Path) -> dict:

@@ -71,8 +71,7 @@ def test_manifest_versions_come_from_the_pins(manifest: dict, lock: dict) -> Non
 
 def test_manifest_packages_are_the_resolved_closures(manifest: dict) -> None:
     core, views = manifest["core_packages"], manifest["view_packages"]
-    assert sorted(core) == ["micropip", "numpy", "packaging"]
-    assert core.index("packaging") < core.index("micropip")  # dependencies first
+    assert core == ["numpy"]  # nothing installs with micropip: neither it nor packaging
     assert sorted(views) == sorted(
         ["pandas", "python-dateutil", "pytz", "six"]
     )
@@ -397,3 +396,15 @@ def test_a_machine_without_node_is_told_what_to_install(tmp_path, monkeypatch):
     message = str(caught.value)
     assert "apt-get install nodejs npm" in message
     assert "\n" not in message  # one line, as `nwbscope serve` prints it
+
+
+def test_download_bytes_are_the_files_a_first_visit_loads_before_the_tree(
+        site: Path, manifest: dict) -> None:
+    lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
+    python = sum((site / "pyodide" / name).stat().st_size for name in build_site.PYODIDE_CORE)
+    packages = [site / "pyodide" / lock["packages"][n]["file_name"]
+                for n in manifest["core_packages"]]
+    packages += [site / rel for rel in manifest["wheels"]["core"]]
+    assert manifest["download_bytes"] == {
+        "python": python, "packages": sum(p.stat().st_size for p in packages)}
+    assert manifest["download_bytes"]["python"] > 10_000_000  # the wasm alone is 10 MB

@@ -169,6 +169,7 @@ class Viewer:
         elif kind == "boot":  # Pyodide booting, or restored from a snapshot (boot.mjs)
             if message.get("step") in ("booted", "restored"):  # for the tests and benchmarks
                 document.body.dataset.boot = message["step"]
+                window.nwbscopeBoot = data  # its ms in all, and wasm_ms of it
             if PROGRESS.boot(message) and message.get("text"):
                 set_status(str(message["text"]))
         elif kind == "stats":
