@@ -13,10 +13,14 @@ the BokehJS glue ``views.js``); this module opens files and keeps the URL.
 A local file cannot be named in a URL, so its entries carry only ``path`` (and ``file``, to say
 which file to drop again after a reload).
 
+Start-up is shown by ``progress.py`` (named steps, a ticking clock); Pyodide comes from
+``boot.mjs`` (restored from a snapshot of the last visit when one is kept), and the tree (and,
+in ``tree_panel.py``, the details) kept from the last visit are drawn before it is up.
+
 Contract with the benchmarks and tests: ``performance.mark("nwbscope:python-ready" |
 "nwbscope:packages-ready" | "nwbscope:file-open" | "nwbscope:tree-shown")``, the elements
 ``#status #header #tree #details #error #io-stats`` and ``body[data-state]`` =
-starting | loading | ready | error.
+starting | loading | ready | error; ``body[data-boot]`` = booted | restored.
 """
 
 import asyncio
