@@ -264,6 +264,27 @@ METHOD = [
 ]
 
 
+BROWSER_HEADINGS = ("## Browser: start-up to the visible tree",
+                    "## Browser: cold start to the visible tree")  # now, and before #14
+
+
+def splice_browser(browser: dict[str, Any] | None, path: Path = DOC) -> Path:
+    """Replace only the browser start-up section of an existing doc (from its heading to the
+    next ``## ``) with one from ``browser``, leaving every other section as it was: for a
+    run of the browser part alone, whose other parts' figures are not on this machine."""
+    lines = path.read_text().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(BROWSER_HEADINGS)), None)
+    if start is None:
+        raise ValueError(f"{path} has no browser start-up section to replace")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    new = browser_section(browser)
+    while new and not new[-1]:
+        new.pop()
+    path.write_text("\n".join([*lines[:start], *new, "", *lines[end:]]).rstrip() + "\n")
+    return path
+
+
 def write(results: dict[str, Any], analysis: list[str], path: Path = DOC) -> Path:
     lines = [
         "# Performance", "",

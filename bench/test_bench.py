@@ -254,3 +254,154 @@ def test_engine_bench_runs_and_engines_agree(view_files):
     index = [r for r in rows if r["workload"] == "a_index"]
     assert len({r["check"] for r in index}) == 1  # every reader finds the same chunks
     assert "| b_window | 1 s x 384 | pyfive |" in bench_engines.markdown(rows)
+
+
+def test_startup_steps_cpu_shares_and_packages_split():
+    from bench.browser_cold_start import boot_split, packages_split, step_figures
+
+    marks = {"worker-created": 900.0, "python-ready": 5900.0, "packages-ready": 8400.0,
+             "file-open": 9300.0, "tree-shown": 9310.0}
+    seen = {"worker-created": (1.0, 0.5), "python-ready": (6.0, 4.5),
+            "packages-ready": (8.5, 6.5), "file-open": (9.4, 7.5), "tree-shown": (9.4, 7.5)}
+    got = step_figures(marks, seen, 7.5)
+    assert got["page_s"] == pytest.approx(0.9) and got["cpu_page_s"] == pytest.approx(0.5)
+    assert got["pyodide_s"] == pytest.approx(5.0) and got["cpu_python_s"] == pytest.approx(4.0)
+    assert got["cpu_packages_s"] == pytest.approx(2.0) and got["cpu_open_s"] == pytest.approx(1.0)
+    assert got["cpu_tree_step_s"] == 0.0  # seen in the same poll as file-open
+    assert sum(got[f"cpu_{k}_share"] for k in ("page", "python", "packages", "open",
+                                               "tree_step")) == pytest.approx(1.0)
+    bare = step_figures({"python-ready": 5000.0}, {"python-ready": (5.0, None)}, None)
+    assert bare == {"pyodide_s": 5.0}  # no worker-created, no CPU: from navigation, wall only
+    assert packages_split('{"manifest": 0.1, "load": 1, "import": true}') == {
+        "packages_manifest_s": 0.1, "packages_load_s": 1.0}
+    assert packages_split("not json") == {} and packages_split(None) == {}
+    assert packages_split('{"import": 0.5, "import_numpy": 0.3, "import_nwbscope": 0.1}') == {
+        "packages_import_s": 0.5, "packages_import_numpy_s": 0.3,
+        "packages_import_nwbscope_s": 0.1}
+    assert boot_split('{"kind": "boot", "step": "booted", "ms": 2400, "wasm_ms": 800}') == {
+        "boot_s": 2.4, "wasm_s": 0.8}
+    assert boot_split(None) == {} and boot_split('{"ms": "x"}') == {}
+    assert packages_split("[1, 2]") == {}
+
+
+def test_details_after_click_and_summary_of_boots():
+    from bench.browser_cold_start import details_after_click, summarize
+
+    marks = {"kept-tree-shown": 700.0, "kept-details-shown": 1010.0, "packages-ready": 4000.0}
+    got = details_after_click(marks, 1000.0, {"at": 0.0})
+    assert got["details_after_click_s"] == pytest.approx(0.01) and "details_error" not in got
+    late = details_after_click({"packages-ready": 900.0}, 1000.0, {"at": 0.0})
+    assert late["clicked_after_python"] and "within" in late["details_error"]
+    assert "nothing to click" in details_after_click(marks, None, None)["details_error"]
+    assert "click failed" in details_after_click(marks, None, {"error": "click failed: x"})[
+        "details_error"]
+    rows = [{"state": "ready", "boot": "restored", "cpu_s": 3.0, "details_after_click_s": 0.02},
+            {"state": "ready", "boot": "booted", "cpu_s": 5.0,
+             "details_error": "no kept-details-shown within 5 s of the click"},
+            {"state": "ready", "boot": "restored", "cpu_s": 4.0, "details_after_click_s": 0.04},
+            {"state": "timeout", "error": "slow"}]
+    s = summarize(rows)
+    assert s["ok"] == 3 and s["cpu_s"] == 4.0 and s["cpu_s_range"] == [3.0, 5.0]
+    assert s["boot"] == "restored 2, booted 1"
+    assert s["details_after_click_s"] == pytest.approx(0.03)
+    assert s["details_error"].endswith("(1 of 3 runs)") and s["failure"] == "timeout: slow"
+
+
+def _startup_result(ours_cpu: float, theirs: dict, details: float | None = 0.02,
+                    warm_requests: int = 1, cold_extra: dict | None = None) -> dict:
+    cold = {**(cold_extra or {}), "ok": 3, "cpu_s": ours_cpu, "cpu_launch_s": ours_cpu + 0.05,
+            "wall_s": 9.0,
+            "tree_s": 8.8, "boot": "booted", "requests": 8, "bytes": 6e6, "full_gets": 0,
+            "cpu_python_s": 4.0, "cpu_python_share": 0.6, "pyodide_s": 5.0}
+    warm = {"ok": 3, "cpu_s": 3.0, "wall_s": 5.0, "boot": "restored", "kept_tree_s": 0.7,
+            "requests": warm_requests, "details_after_click_s": details}
+    loaded = {"cold": {**cold, "cpu_s": ours_cpu + 1, "cpu_launch_s": ours_cpu + 1},
+              "warm": warm}
+    return {"runs": 3, "machine": {**_machine(), "load_1min": 1.5},
+            "site_stamp": {"built_at": "T", "precompiled": True},
+            "cases": [{"file": "big", "delay_ms": 0.0, "cold": cold, "warm": warm,
+                       "by_load": {"0": {"cold": cold, "warm": warm,
+                                         "loadavg_before": [1.0], "loadavg_after": [2.0]},
+                                   "2": loaded},
+                       "neurosift": {"0": theirs, "2": {"measured": False,
+                                                         "reason": "Neurosift is not built"}}}]}
+
+
+def test_startup_report_verdicts_and_ratio():
+    from bench.report_browser import browser_section
+
+    theirs = {"measured": True, "ok": 3, "medians": {"cpu_s": 2.5, "wall_s": 2.0}}
+    text = "\n".join(browser_section(_startup_result(6.95, theirs)))
+    assert "| quiet | 6.95 s | **met** |" in text  # ≤ 7 CPU s
+    assert "| 2 busy | 7.95 s | **missed** |" in text
+    assert "| quiet | 2.80× (7.00 s against 2.50 s) | **missed** |" in text
+    assert "| 2 busy | not measured: Neurosift is not built | not measured |" in text
+    assert "| quiet | 20 ms | **met** |" in text and "| quiet | 1 | **met** |" in text
+    assert "**has a `precompiled` record**" in text and "4.00 (60%) / 5.00" in text
+    split = dict(cold_extra={"wasm_s": 0.8, "boot_s": 2.4, "packages_load_s": 1.0,
+                             "packages_import_numpy_s": 0.3})
+    assert "wasm 0.80 of 2.40 · – / 1.00 / – · (numpy 0.30)" in "\n".join(
+        browser_section(_startup_result(6.0, theirs, **split)))
+    assert "1.0 → 2.0" in text  # the load average around the block
+    better = "\n".join(browser_section(_startup_result(
+        2.0, {"measured": True, "ok": 1, "medians": {"cpu_s": 2.5}}, details=1.5,
+        warm_requests=3)))
+    assert "| quiet | 0.82× (2.05 s against 2.50 s) | **met** |" in better
+    assert "| quiet | 1500 ms | **missed** |" in better and "| quiet | 3 | **missed** |" in better
+    waited = "\n".join(browser_section(_startup_result(
+        2.0, {"measured": True, "ok": 1, "medians": {"cpu_s": 2.5, "wall_s": 80.0},
+              "rows": [{"settle": "timeout"}]})))
+    assert "did not settle (1 of 1 runs)" in waited and "80.0 s wall for 2.5 CPU s" in waited
+    failed = _startup_result(7.0, {"measured": True, "ok": 0, "failure": "timeout: x"})
+    assert "not measured: failed (timeout: x)" in "\n".join(browser_section(failed))
+
+
+def test_neurosift_runs_merge_into_one_result():
+    from bench.browser_cold_start import merge_neurosift
+
+    def one(cpu: float, load: float) -> dict:
+        return {"measured": True, "file": "big", "load": 2, "loadavg_before": [load],
+                "loadavg_after": [load + 1], "runs": 1, "ok": 1, "medians": {"cpu_s": cpu},
+                "rows": [{"state": "ready", "cpu_s": cpu, "wall_s": cpu + 1}]}
+
+    merged = merge_neurosift([one(2.0, 1.0), one(4.0, 3.0), one(3.0, 2.0)])
+    assert merged["runs"] == 3 and merged["ok"] == 3 and merged["medians"]["cpu_s"] == 3.0
+    assert merged["cpu_s_range"] == [2.0, 4.0] and [r["run"] for r in merged["rows"]] == [0, 1, 2]
+    assert merged["loadavg_before"] == [1.0] and merged["loadavg_after"] == [3.0]
+    skipped = {"measured": False, "reason": "Neurosift is not built"}
+    assert merge_neurosift([skipped, skipped]) == skipped
+    assert merge_neurosift([])["measured"] is False
+
+
+def test_splice_browser_replaces_only_its_section(tmp_path):
+    doc = tmp_path / "perf.md"
+    doc.write_text("# Performance\n\n## Machine\n\nkept\n\n## Browser: cold start to the visible "
+                   "tree\n\nold figures\n\n### Goals\n\nold goals\n\n## Browser: views\n\nalso "
+                   "kept\n")
+    report.splice_browser({"skipped": "no Chromium"}, doc)
+    text = doc.read_text()
+    assert "old figures" not in text and "old goals" not in text
+    assert "## Browser: start-up to the visible tree" in text and "no Chromium" in text
+    assert text.index("kept") < text.index("start-up") < text.index("## Browser: views")
+    assert text.endswith("also kept\n")
+    report.splice_browser({"skipped": "again"}, doc)  # the new heading is found too
+    assert "no Chromium" not in doc.read_text() and "again" in doc.read_text()
+    doc.write_text("# nothing here\n")
+    with pytest.raises(ValueError):
+        report.splice_browser({}, doc)
+
+
+def test_keep_replaces_only_the_measured_cases():
+    from bench.browser_cold_start import kept_cases
+
+    last = {"machine": {"date_utc": "then"}, "cases": [
+        {"file": "big", "delay_ms": 0.0, "by_load": {}, "cpu": "old"},
+        {"file": "small", "delay_ms": 0.0, "by_load": {}, "cpu": "old"},
+        {"file": "small", "delay_ms": 30.0, "cold": {}}]}  # before #14: no by_load, dropped
+    new = [{"file": "small", "delay_ms": 0.0, "by_load": {}, "cpu": "new",
+            "measured_utc": "now"}]
+    got = kept_cases(last, new)
+    assert [(c["file"], c["cpu"], c["measured_utc"]) for c in got] == [
+        ("small", "new", "now"), ("big", "old", "then")]
+    assert kept_cases({"skipped": "x"}, new) == new and kept_cases(None, new) == new
+    assert kept_cases({"cases": last["cases"]}, new) == new  # an older format: nothing kept

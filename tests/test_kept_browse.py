@@ -50,3 +50,19 @@ def test_malformed_kept_data_is_left_out():
     assert record.children == {"/b": []}
     assert record.details == {}
     assert BrowseRecord.from_json(None).to_json() == {"children": {}, "details": {}}
+
+
+def test_a_long_browse_never_pushes_out_the_blocks_the_next_open_needs():
+    from nwbscope.kept_browse import blocks_to_keep
+    from nwbscope.sources.browser import pack_metadata, unpack_metadata
+
+    block = b"x" * 100
+    held = {n: block for n in range(20)}  # the cache, least recently used first
+    opening = {0, 1, 2, 3}  # read by the open, long ago
+    browsed = set(range(4, 18))  # read by a walk since; 18 and 19 by a view
+    kept = blocks_to_keep(held, opening, browsed)
+    assert set(kept) == set(range(18))
+    stamp = {"size": 10_000, "etag": '"e"', "last_modified": None}
+    _stamp, _size, packed = unpack_metadata(pack_metadata(stamp, 100, kept, limit=800))
+    assert opening <= set(packed)  # the budget (8 blocks) kept all of the open's
+    assert len(packed) == 8 and not {18, 19} & set(packed)

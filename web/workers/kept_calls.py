@@ -35,7 +35,8 @@ class KeptFile:
         self.generation, self.worker = generation, worker
         self.answer = worker.answer
         self.record = None  # the BrowseRecord, once the last visit's is read
-        self.blocks = set(source.export_blocks()[1])  # block numbers opening read
+        self.opening = set(source.export_blocks()[1])  # block numbers the open read
+        self.blocks = set(self.opening)  # and those browsing read since
         self.blocks_saved = 0
         self.pending = None
 
@@ -101,8 +102,10 @@ class KeptFile:
         self.record.changed = False
         saves = [save_tree(self.url, dict(self.entry, browse=self.record.to_json()))]
         if blocks:
+            from nwbscope.kept_browse import blocks_to_keep
+
             block_size, held = self.source.export_blocks()
-            browsed = {n: data for n, data in held.items() if n in self.blocks}
+            browsed = blocks_to_keep(held, self.opening, self.blocks)
             self.blocks_saved = len(self.blocks)
             saves.append(save_metadata(self.opened.url, self.opened.stamp, block_size, browsed))
         # both at once: a reload right after the tree shows may cut the saving short

@@ -76,3 +76,15 @@ class BrowseRecord:
             del self._sizes[(old_kind, old_path)]
             (self.children if old_kind == "children" else self.details).pop(old_path, None)
             total -= old_size
+
+
+def blocks_to_keep(held: dict[int, bytes], opening: set[int],
+                   browsed: set[int]) -> dict[int, bytes]:
+    """The block cache's blocks to keep for the next visit, ordered for ``pack_metadata``
+    (which, past its budget, keeps the last ones first): those browsing read, then those the
+    open read, so that a long browse (a full walk reads more than the budget) never pushes out
+    what the next open needs. Blocks read by neither (a view's data) are not kept."""
+    ordered = {n: data for n, data in held.items() if n in browsed and n not in opening}
+    ordered.update((n, data) for n, data in held.items() if n in opening)
+    return ordered
+
