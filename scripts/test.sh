@@ -10,6 +10,8 @@ SUDO=""
 need_apt=""
 command -v chromium >/dev/null 2>&1 || need_apt="$need_apt chromium"
 command -v npm >/dev/null 2>&1 || need_apt="$need_apt nodejs npm"  # the site build's npm ci
+command -v slurmctld >/dev/null 2>&1 || need_apt="$need_apt slurm-wlm"  # the Slurm executor's
+command -v munged >/dev/null 2>&1 || need_apt="$need_apt munge"         # one-node test cluster
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt="$need_apt postgresql"
 if [ -n "$need_apt" ]; then
   $SUDO apt-get update -qq

@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--database", default=_env("NWBSCOPE_DATABASE"),
                        help="SQLAlchemy URL (default sqlite:///<data-dir>/nwbscope.sqlite)")
     serve.add_argument("--store", default=_env("NWBSCOPE_STORE"),
-                       help="file:///dir or s3://bucket/prefix?endpoint_url=... "
-                            "(default <data-dir>/store)")
+                       help="file:///dir or s3://bucket/prefix[?endpoint_url=...&redirect=false] "
+                            "(default <data-dir>/store); S3 keys, region and endpoint also "
+                            "from the usual AWS_* variables")
     serve.add_argument("--no-worker", action="store_true", help="do not start the embedded worker")
     serve.add_argument("--cors-origin", action="append", default=[],
                        help="an origin allowed to write from a browser (repeatable)")

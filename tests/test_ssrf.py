@@ -34,11 +34,12 @@ from server_worker.broker.local_server import LocalServer, free_port
 from server_worker.inputs import InputTooLargeError, NotNwbInputError
 from server_worker.jobs.folder import JobFolder
 from server_worker.jobs.synthetic import write_ground_truth_nwb
+from server_worker.processors.base import Resources
 from server_worker.settings import Settings
 from server_worker.url_policy import BlockedUrlError, UrlPolicy, why_private
 from server_worker.worker.client import BrokerClient
 from server_worker.worker.daemon import WorkerDaemon
-from server_worker.worker.executors import Executor, JobHandle
+from server_worker.worker.executors import DEFAULT_RESOURCES, Executor, JobHandle
 from server_worker.worker.limits import WorkerLimits
 from tests.range_server import RangeServer, serve
 
@@ -269,7 +270,7 @@ class Recorder(Executor):
     def __init__(self) -> None:
         self.inputs: dict[str, bytes] = {}
 
-    def submit(self, folder: JobFolder) -> JobHandle:
+    def submit(self, folder: JobFolder, resources: Resources = DEFAULT_RESOURCES) -> JobHandle:
         self.inputs[folder.path.name] = folder.input_file.read_bytes()
         return _Done()
 

@@ -12,7 +12,7 @@ site by the build), the same module the worker reads its own probe with.
 
 import json
 
-from probe import RANGED, fetch_init, handover, read_answer, same_file
+from probe import RANGED, fetch_init, file_identity, handover, read_answer, same_file
 from pyscript import window
 
 TREE_CACHE = "nwbscope-tree-v1"
@@ -37,6 +37,8 @@ async def probe(url):
         return None, None  # the worker opens it as usual, with its own probe
     final_url = str(response.url or url)
     given = (url, json.dumps(handover(final_url, stamp)), await response.arrayBuffer())
-    if entry.get("final_url") != final_url or not same_file(entry.get("stamp"), stamp):
+    # the same object, however this visit's presigned URL is signed, and the same version
+    kept_url = file_identity(str(entry.get("final_url") or ""))
+    if kept_url != file_identity(final_url) or not same_file(entry.get("stamp"), stamp):
         return given, None
     return given, entry

@@ -3,11 +3,19 @@
 The broker knows processors only as the JSON workers send (name, version, parameter schema,
 resources): it never imports a sorter. A processor offered by several workers is listed once,
 with the newest version seen and the workers that have it.
+
+Requirements. A job needs what its processor's ``resources`` declare (CPUs, memory, a GPU
+when ``gpu`` is ``"required"``) and what its own options ask for (``torch_device: "cuda"``
+on a sorter whose GPU is ``"optional"``, as Kilosort4's is). ``unmet`` says, in words a user
+can act on, why a worker's registered capabilities fall short; the same rule answers both
+the submission (no registered worker can run it: refused at once, see ``jobs_service``) and
+the claim (a worker only gets jobs it can run, see ``leases``). A capability a worker did not
+report (an old worker, no ``memory_bytes``) is taken as met: only what is known refuses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +31,84 @@ class CatalogEntry:
     description: dict[str, Any]
     workers: list[str]
     online: bool
+    #: Capabilities of every registered worker offering it (online or not yet pruned), by id.
+    offered_by: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What one job needs of the worker that runs it."""
+
+    cpus: int = 1
+    memory_gb: float = 0.0
+    gpu: bool = False
+
+
+#: A machine sold as 16 GB reports a little less: memory within this fraction of the need
+#: is taken as enough.
+MEMORY_SLACK = 0.1
+
+
+def requirements(description: dict[str, Any], parameters: dict[str, Any] | None = None
+                 ) -> Requirements:
+    """The processor's declared ``resources``, plus a GPU when the job's parameters ask for a
+    CUDA device on a processor whose GPU is optional."""
+    resources = description.get("resources") or {}
+    gpu_mode = str(resources.get("gpu", "none"))
+    device = str((parameters or {}).get("torch_device", "")).lower()
+    return Requirements(
+        cpus=max(1, int(resources.get("cpus") or 1)),
+        memory_gb=float(resources.get("memory_gb") or 0.0),
+        gpu=gpu_mode == "required" or (gpu_mode == "optional" and device.startswith("cuda")),
+    )
+
+
+def unmet(capabilities: dict[str, Any], need: Requirements) -> str | None:
+    """None when a worker with ``capabilities`` can run a job needing ``need``; else why not."""
+    gaps: list[str] = []
+    if need.gpu and not capabilities.get("gpus"):
+        gaps.append("a GPU (it has none)")
+    cpus = capabilities.get("cpus")
+    if isinstance(cpus, int) and cpus < need.cpus:
+        gaps.append(f"{need.cpus} CPUs (it has {cpus})")
+    memory = capabilities.get("memory_bytes")
+    if isinstance(memory, int | float) and need.memory_gb > 0:
+        if memory < need.memory_gb * (1 - MEMORY_SLACK) * 2**30:
+            gaps.append(f"{need.memory_gb:g} GB of memory (it has {memory / 2**30:.1f} GB)")
+    return "needs " + " and ".join(gaps) if gaps else None
+
+
+def can_run(capabilities: dict[str, Any], processor: str,
+            parameters: dict[str, Any] | None = None) -> bool:
+    """True when the worker offers ``processor`` and meets a job's requirements."""
+    description = offered(capabilities, processor)
+    return description is not None and unmet(capabilities, requirements(
+        description, parameters)) is None
+
+
+def offered(capabilities: dict[str, Any], processor: str) -> dict[str, Any] | None:
+    """The worker's own description of ``processor``, or None when it does not offer it."""
+    for proc in capabilities.get("processors", []) or []:
+        if isinstance(proc, dict) and proc.get("name") == processor:
+            return proc
+    return None
+
+
+def refusal(entry: CatalogEntry, processor: str, parameters: dict[str, Any]) -> str | None:
+    """None when some registered worker can run this job; else a sentence naming each worker
+    that offers ``processor`` and what it lacks (for the submission's 422)."""
+    if not entry.offered_by:
+        return None  # nothing known to judge by (cannot happen for a catalog entry)
+    reasons = []
+    for worker_id, caps in entry.offered_by.items():
+        description = offered(caps, processor) or entry.description
+        gap = unmet(caps, requirements(description, parameters))
+        if gap is None:
+            return None
+        name = caps.get("hostname") or worker_id
+        reasons.append(f"{name} ({caps.get('executor', 'worker')}) {gap}")
+    return (f"no registered worker can run this {processor} job: " + "; ".join(reasons)
+            + ". Start a worker that has it, or change the options.")
 
 
 #: Capabilities by worker id. A registration is never changed (a worker that restarts
@@ -58,8 +144,10 @@ def catalog(session: Session, timeout_seconds: float) -> dict[str, CatalogEntry]
                 continue
             entry = entries.get(name)
             if entry is None:
-                entries[name] = CatalogEntry(proc, [worker.id] if online else [], online)
+                entry = entries[name] = CatalogEntry(proc, [worker.id] if online else [], online)
+                entry.offered_by[worker.id] = capabilities[worker.id]
                 continue
+            entry.offered_by[worker.id] = capabilities[worker.id]
             if online:
                 entry.workers.append(worker.id)
                 entry.online = True

@@ -49,7 +49,11 @@ async def get_config(request: Request, _db: Annotated[Database, Depends(get_data
     return request.app.state.broker_config
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+#: ``scope="function"``: the session commits before the answer is sent. By default FastAPI
+#: ends a yield dependency after the response, so on PostgreSQL a worker's next call after a
+#: claim could run before the claim was committed (a 409, the job run twice); SQLite's write
+#: lock hid it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 #: For routes that only read (GETs): no write lock, nothing committed.
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 DatabaseDep = Annotated[Database, Depends(get_database)]

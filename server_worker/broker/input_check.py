@@ -121,7 +121,7 @@ def _readable(source: InputRef, store: Store, settings: Settings) -> str:
         path = store.local_path(source.sha256)
         if path is not None:
             return str(path)
-        return f"{settings.base_url}/api/store/{source.sha256}"
+        return f"{settings.base_url}/api/store/{source.sha256}?redirect=false"  # see routes
     return source.uri
 
 

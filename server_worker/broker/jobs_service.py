@@ -3,8 +3,11 @@
 Route handlers stay thin: they call these functions with a session. Parameters are checked
 once, here, against the schema the workers registered, then completed with its defaults, so
 the job record (and its deduplication key) holds every parameter the sorter will use, and the
-worker runs it without checking again. The record keeps the input URL whole (the worker's
-claim needs it); what people read (``job_out``, the log) shows its credentials as ``***``.
+worker runs it without checking again. A job no registered worker can run (a GPU asked for
+where no worker has one, more memory than any has) is refused here too, naming what each
+worker lacks, rather than queued to wait forever (``catalog.refusal``). The record keeps
+the input URL whole (the worker's claim needs it); what people read (``job_out``, the
+log) shows its credentials as ``***``.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nwbscope.errors import ParameterError
+
 from ..db import FINAL_STATES, AttemptRow, JobRow, LogChunkRow, WorkerRow, utcnow
 from ..processors.schema import complete
 from ..processors.validate import validate
 from ..redact import redact_url
-from .catalog import CatalogEntry
+from .catalog import CatalogEntry, refusal
 from .errors import ConflictError
 from .inputs_ref import InputRef
 from .models import AttemptOut, JobInputs, JobOut, JobTimings, LogOut
@@ -37,13 +42,19 @@ def checked_options(
     max_parameter_bytes: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate ``parameters`` and ``recording`` (ParameterError names the field; each item
-    at most ``max_parameter_bytes`` as JSON) and complete both with the schema's defaults."""
+    at most ``max_parameter_bytes`` as JSON), complete both with the schema's defaults, and
+    check that some registered worker meets the job's requirements (ParameterError on
+    ``processor`` otherwise)."""
     described = entry.description
     params_schema = described.get("parameters_schema", {"type": "object"})
     rec_schema = described.get("recording_schema", {"type": "object"})
     validate(parameters, params_schema, prefix="parameters", max_item_bytes=max_parameter_bytes)
     validate(recording, rec_schema, prefix="recording", max_item_bytes=max_parameter_bytes)
-    return complete(params_schema, parameters), complete(rec_schema, recording)
+    full = complete(params_schema, parameters)
+    reason = refusal(entry, str(described.get("name", "")), full)
+    if reason is not None:
+        raise ParameterError("processor", reason)
+    return full, complete(rec_schema, recording)
 
 
 def submit(

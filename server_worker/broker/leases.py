@@ -2,10 +2,13 @@
 
 A claim flips one pending job to running with a conditional UPDATE (``WHERE status =
 'pending'``) and takes it only if that UPDATE changed a row, so two workers can never get the
-same job, on SQLite or PostgreSQL. A lease not renewed in time (``reap_expired``, run before
-every claim and by the broker's background task, never by a read) puts the job back to
-pending for another worker; after ``max_attempts`` claims the job fails instead. Workers
-silent for long and holding no job are pruned (``prune_workers``, by the same task).
+same job, on SQLite or PostgreSQL; on PostgreSQL a ``FOR UPDATE SKIP LOCKED`` before it lets
+concurrent claimers pass each other instead of waiting. A worker gets only jobs whose
+requirements its capabilities meet (``catalog``). A lease not renewed in time
+(``reap_expired``, run before every claim and by the broker's background task, never by a
+read) puts the job back to pending for another worker; after ``max_attempts`` claims the
+job fails instead. Workers silent for long and holding no job are pruned
+(``prune_workers``, by the same task).
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..db import AttemptRow, JobRow, WorkerRow, utcnow
+from .catalog import can_run
 from .errors import ConflictError, MissingError
 from .jobs_service import append_log
+
+#: Pending jobs a claim looks at, oldest first: enough to pass over those another worker is
+#: taking or that this worker cannot run.
+CANDIDATES = 50
 
 
 def register(session: Session, name: str, capabilities: dict[str, Any]) -> WorkerRow:
@@ -93,21 +101,39 @@ def prune_workers(session: Session, silent_seconds: float) -> int:
 def claim(
     session: Session, worker: WorkerRow, processors: list[str], lease_seconds: float
 ) -> JobRow | None:
-    """Give ``worker`` the oldest pending job it can run, leased for ``lease_seconds``."""
+    """Give ``worker`` the oldest pending job it can run, leased for ``lease_seconds``.
+
+    Only jobs whose requirements the worker's capabilities meet (``catalog.can_run``): a
+    worker without a GPU never takes a job that asked for one. Each candidate is first
+    locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL only: SQLite's writes
+    are serialised anyway), so concurrent claimers pass over a job another is taking
+    instead of queuing behind its transaction; the conditional UPDATE after it is what
+    makes the claim safe on every database.
+    """
     reap_expired(session)
-    if not processors:
+    caps = worker.capabilities or {}
+    runnable = [p for p in processors if can_run(caps, p)]  # processor-level needs
+    if not runnable:
         return None
-    candidates = session.scalars(
-        select(JobRow.id)
-        .where(JobRow.status == "pending", JobRow.processor.in_(processors))
+    candidates = session.execute(
+        select(JobRow.id, JobRow.processor, JobRow.parameters)
+        .where(JobRow.status == "pending", JobRow.processor.in_(runnable))
         .order_by(JobRow.created_at)
-        .limit(20)
+        .limit(CANDIDATES)
     ).all()
     now = utcnow()
-    for job_id in candidates:
+    lock = session.get_bind().dialect.name == "postgresql"
+    for row in candidates:
+        if not can_run(caps, row.processor, row.parameters):  # the job's own options
+            continue
+        if lock and session.scalars(
+            select(JobRow.id).where(JobRow.id == row.id, JobRow.status == "pending")
+            .with_for_update(skip_locked=True)
+        ).first() is None:
+            continue  # another claimer is taking it (or took it)
         changed = session.execute(
             update(JobRow)
-            .where(JobRow.id == job_id, JobRow.status == "pending")
+            .where(JobRow.id == row.id, JobRow.status == "pending")
             .values(
                 status="running",
                 worker_id=worker.id,
@@ -115,9 +141,9 @@ def claim(
                 attempts=JobRow.attempts + 1,
             )
         ).rowcount
-        job = session.get(JobRow, job_id) if changed else None
+        # populate_existing: the reaper may have loaded this row before the UPDATE
+        job = session.get(JobRow, row.id, populate_existing=True) if changed else None
         if job is not None:
-            session.refresh(job)
             if job.started_at is None:
                 job.started_at = now
             session.add(AttemptRow(job_id=job.id, number=job.attempts, worker_id=worker.id,

@@ -94,6 +94,11 @@ class StoreWriter(ABC):
         self._hash = hashlib.sha256()
         self.size = 0
 
+    def expect(self, sha256: str) -> None:
+        """A hint before any ``write``: the client named the hash it sends. A backend that
+        must know the final name up front (S3 multipart) uses it; ``commit`` still checks."""
+        self.announced = sha256
+
     def write(self, data: bytes) -> None:
         self._hash.update(data)
         self._file.write(data)
@@ -135,6 +140,9 @@ class Store(ABC):
 
     #: A ``str`` for logs and errors, e.g. ``file:///data/store`` or ``s3://bucket/prefix``.
     url: str
+    #: True: ``GET /api/store/<hex>`` answers with a 307 to ``presigned_url`` (clients read
+    #: from the storage itself); False: the broker streams the bytes.
+    redirects: bool = False
 
     @abstractmethod
     def writer(self) -> StoreWriter:
@@ -169,8 +177,11 @@ class Store(ABC):
         ``sendfile``-friendly FileResponse); None for remote backends."""
         return None
 
-    def presigned_url(self, hexdigest: str, expires: int = 3600) -> str | None:
-        """A URL anyone may GET for a while, when the backend can make one."""
+    def presigned_url(self, hexdigest: str, expires: int = 3600, *,
+                      content_type: str | None = None,
+                      content_disposition: str | None = None) -> str | None:
+        """A URL anyone may GET for a while (answering with these headers), when the backend
+        can make one; ``GET /api/store/<hex>`` redirects there."""
         return None
 
     def put_stream(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> PutResult:

@@ -23,6 +23,9 @@ from ..ranges import RangeFileResponse, RangeStreamResponse
 from .base import Store, StoreWriter, check_hex
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+#: Lifetime of a redirect's presigned URL: short, since anyone holding it may read the object;
+#: the viewer asks the broker again when it expires (``sources.browser``).
+PRESIGNED_SECONDS = 900
 
 router = APIRouter(prefix="/api/store", tags=["store"])
 
@@ -54,6 +57,8 @@ async def put_object(
     expected = _hex_or_400(sha256.lower()) if sha256 else None
     writer = await anyio.to_thread.run_sync(store.writer)
     try:
+        if expected:
+            await anyio.to_thread.run_sync(writer.expect, expected)
         await _receive_into(request, writer, settings.upload_chunk)
         result = await anyio.to_thread.run_sync(writer.commit, expected)
     except HashMismatchError as exc:
@@ -102,8 +107,16 @@ def get_object(
     request: Request,
     store: StoreDep,
     label: Annotated[str | None, Query(max_length=255)] = None,
+    redirect: bool = True,
 ) -> Response:
-    """The object's bytes (Range, If-Range, If-None-Match); HEAD gives its size."""
+    """The object's bytes (Range, If-Range, If-None-Match); HEAD gives its size and hash.
+
+    From object storage a GET is a 307 to a short-lived presigned URL: the client reads the
+    bytes (and ranges of them) from the storage itself, so the broker is not in the data
+    path; the redirect is not cacheable, as its URL expires. ``redirect=false`` streams the
+    bytes through the broker instead: the broker's own reads and its workers' input downloads
+    use it, because object storage in a lab usually sits on a private address, which the
+    input URL policy (``url_policy``) refuses for any URL but the broker's own files."""
     hexdigest = _hex_or_400(hexdigest)
     etag = f'"{hexdigest}"'
     media_type = _safe_type(label)
@@ -113,6 +126,10 @@ def get_object(
         headers["Content-Disposition"] = f"{shown}; filename*=utf-8''{quote(label, safe='')}"
     if _matches(request.headers.get("if-none-match"), etag) and store.has(hexdigest):
         return Response(status_code=304, headers=headers)
+    if request.method == "GET" and store.redirects and redirect:
+        redirect = _redirect(store, hexdigest, media_type, headers)
+        if redirect is not None:
+            return redirect
     path = store.local_path(hexdigest)
     if path is not None:
         return RangeFileResponse(path, headers=headers, media_type=media_type)
@@ -126,6 +143,20 @@ def get_object(
         headers=headers,
         media_type=media_type,
     )
+
+
+def _redirect(store: Store, hexdigest: str, media_type: str,
+              headers: dict[str, str]) -> Response | None:
+    """A 307 to the object in storage, or None when the backend cannot make a URL. 404 when
+    absent, so a client never follows a dead link."""
+    if not store.has(hexdigest):
+        raise HTTPException(404, f"{hexdigest} is not in the store")
+    url = store.presigned_url(hexdigest, PRESIGNED_SECONDS, content_type=media_type,
+                              content_disposition=headers.get("Content-Disposition"))
+    if url is None:
+        return None
+    return Response(status_code=307, headers={
+        "Location": url, "ETag": headers["ETag"], "Cache-Control": "no-store"})
 
 
 #: The only types a stored object is served as (from its label): none of them runs in the

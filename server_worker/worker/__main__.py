@@ -1,7 +1,10 @@
 """``python -m server_worker.worker --broker URL [--token T]``: run one worker daemon.
 
 The token may come from ``$NWBSCOPE_WORKER_TOKEN`` instead of the command line (which other
-users of the machine can read in the process list).
+users of the machine can read in the process list). On a Slurm login node, ``--executor slurm
+--partition P [--account A] [--time-limit T] [--sbatch-arg=--qos=long ...]`` submits each job
+to the cluster (``slurm.SlurmExecutor``); the work dir must be on a file system the compute
+nodes share.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ import sys
 from pathlib import Path
 
 from .daemon import WorkerDaemon
-from .executors import Executor, LocalExecutor
-from .hosts import HostExecutor
+from .executors import EXECUTORS, ExecutorOptions, build_executor
 from .lifetime import WorkDirBusy, follow_parent
 from .limits import WorkerLimits
 
@@ -34,12 +36,25 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--numba-cache", type=Path, default=None,
                         help="compiled sorter kernels, shared by jobs (default "
                              "<work-dir>/cache/numba)")
-    parser.add_argument("--executor", choices=("host", "process"), default="host",
+    parser.add_argument("--executor", choices=tuple(EXECUTORS), default="host",
                         help="host: jobs run in a warm child process that is reused (default); "
-                             "process: a fresh child process per job")
+                             "process: a fresh child process per job; slurm: each job is a "
+                             "Slurm batch job (sbatch) on the cluster")
     parser.add_argument("--warm-up", action="store_true",
                         help="compile the sorters' kernels at start-up (a few tiny sorts, once "
                              "per library versions), so even the first job runs at full speed")
+    slurm = parser.add_argument_group("Slurm (--executor slurm)")
+    slurm.add_argument("--partition", default=None, help="partition jobs are submitted to "
+                       "(default: the cluster's default partition)")
+    slurm.add_argument("--account", default=None, help="account jobs are charged to")
+    slurm.add_argument("--time-limit", default=None,
+                       help="time limit of each job, in sbatch --time syntax (e.g. 4:00:00; "
+                            "default: the partition's)")
+    slurm.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",
+                       help="one more sbatch argument, given as --sbatch-arg=--qos=long "
+                            "(repeat for more; never read by a shell)")
+    slurm.add_argument("--slurm-poll", type=float, default=2.0,
+                       help="seconds between two looks at a Slurm job's state")
     limits = parser.add_argument_group("limits (docs/security.md)")
     limits.add_argument("--allow-private-urls", action="store_true",
                         help="fetch input URLs on loopback, link-local or private addresses "
@@ -69,6 +84,17 @@ def limits_from_args(args: argparse.Namespace) -> WorkerLimits:
                         keep_failed_seconds=args.keep_failed_seconds)
 
 
+def executor_options(args: argparse.Namespace, numba_cache: Path) -> ExecutorOptions:
+    slurm = None
+    if args.executor == "slurm":
+        from .slurm import SlurmConfig
+
+        slurm = SlurmConfig(partition=args.partition, account=args.account,
+                            time_limit=args.time_limit, extra_args=tuple(args.sbatch_arg),
+                            poll_seconds=args.slurm_poll)
+    return ExecutorOptions(args.work_dir, numba_cache, args.warm_up, slurm)
+
+
 def run(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("NWBSCOPE_WORKER_TOKEN", "")
     if not token:
@@ -78,12 +104,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not every poll
     numba_cache = args.numba_cache or args.work_dir / "cache" / "numba"
-    warm_dir = args.work_dir / "warm-up" if args.warm_up else None
-    executor: Executor
-    if args.executor == "process":
-        executor = LocalExecutor(numba_cache=numba_cache, warm_dir=warm_dir)
-    else:
-        executor = HostExecutor(numba_cache, args.work_dir / "hosts.log", warm_dir=warm_dir)
+    executor = build_executor(args.executor, executor_options(args, numba_cache))
     daemon = WorkerDaemon(args.broker, token, args.work_dir, slots=args.slots, name=args.name,
                           poll_seconds=args.poll, executor=executor,
                           limits=limits_from_args(args), lock_wait_seconds=args.lock_wait)

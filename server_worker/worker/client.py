@@ -111,7 +111,8 @@ class BrokerClient:
             hexdigest, _label = parse_uri(uri)
             cached = cache_dir / hexdigest
             if not cached.is_file():
-                url = f"{self.broker_url}/api/store/{hexdigest}"
+                # through the broker: its store may sit on a private address (store/routes)
+                url = f"{self.broker_url}/api/store/{hexdigest}?redirect=false"
                 got = self._download(url, cached, policy, limits.max_input_bytes)
                 if got != hexdigest:
                     cached.unlink(missing_ok=True)

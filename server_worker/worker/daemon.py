@@ -11,12 +11,23 @@ are stored and reported; a failed, cancelled or lost one is kept ``keep_failed_s
 inspection), then removed by a sweep (at start-up and every ``sweep_seconds``), which also
 holds the input cache to ``input_cache_bytes`` (``input_cache``). One daemon per work
 directory (``lifetime.WorkDirLock``).
+
+Each job gets its processor's ``Resources`` from the executor (a cluster's asks the scheduler
+for them). With an executor whose jobs outlive the daemon (``Executor.detached``: Slurm), a
+stopped daemon leaves its jobs running, and the next one on the work directory takes up its
+registration (``worker.json``, readable by its owner only) and reattaches to every job
+folder that the executor can still follow; the broker keeps such jobs leased to it as long
+as the restart is shorter than the lease. A job the cluster ended through no fault of its own
+(``JobHandle.put_back``: a node failed, it was preempted) is not reported: its lease runs out
+and the broker puts it back in the queue, counting the attempt, as for any lost worker.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 import logging
+import os
 import re
 import signal
 import socket
@@ -33,17 +44,21 @@ from nwbscope.store import parse_uri
 
 from ..jobs.folder import JobFolder, remove_expired
 from ..jobs.spec import JobSpec
+from ..processors.base import Resources
 from ..redact import redact_url
 from .capabilities import capabilities
 from .client import BrokerClient, WorkerGone
-from .executors import Executor, JobHandle
-from .hosts import HostExecutor
+from .executors import DEFAULT_RESOURCES, Executor, ExecutorOptions, JobHandle, build_executor
 from .input_cache import InputCache
 from .lifetime import WorkDirLock
 from .limits import WorkerLimits
 
 log = logging.getLogger("nwbscope.worker")
 JOB_ID = re.compile(r"[0-9a-f]{32}")
+#: In the work dir: this daemon's registration, taken up by the next one (detached executors).
+IDENTITY = "worker.json"
+#: In a job folder: how much of ``log.txt`` the broker has, for a daemon that reattaches.
+LOG_FORWARDED = "log_forwarded"
 
 
 @dataclass
@@ -84,10 +99,8 @@ class WorkerDaemon:
         self.slots = max(1, slots)
         self.name = name or f"{socket.gethostname()}-worker"
         self.numba_cache = numba_cache or self.work_dir / "cache" / "numba"
-        self.executor = executor or HostExecutor(
-            self.numba_cache, self.work_dir / "hosts.log",
-            warm_dir=self.work_dir / "warm-up" if warm_up else None,
-        )
+        self.executor = executor or build_executor("host", ExecutorOptions(
+            self.work_dir, self.numba_cache, warm_up))
         self.poll_seconds = poll_seconds
         self.limits = limits or WorkerLimits()
         #: How long ``run_forever`` waits for a previous worker on ``work_dir`` to end.
@@ -107,13 +120,60 @@ class WorkerDaemon:
 
     def register(self) -> None:
         if self._capabilities is None:
-            self._capabilities = capabilities(self.slots, self.executor.name)
+            self._capabilities = capabilities(self.slots, self.executor.name,
+                                              self.executor.advertised())
         answer = self.client.register(self.name, self._capabilities)
         self.worker_id = answer["worker_id"]
         self.heartbeat_seconds = min(float(answer["heartbeat_seconds"]),
                                      float(answer["lease_seconds"]) / 3)
         names = [p["name"] for p in self._capabilities["processors"]]
         log.info("registered as %s with processors %s", self.worker_id, names)
+        if self.executor.detached:
+            self._save_identity(answer["credential"])
+
+    def _save_identity(self, credential: str) -> None:
+        """Keep the registration for the next daemon on this work dir (owner-only file)."""
+        path = self.work_dir / IDENTITY
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"broker": self.client.broker_url, "worker_id": self.worker_id,
+                       "credential": credential, "heartbeat_seconds": self.heartbeat_seconds},
+                      f)
+        tmp.replace(path)
+
+    def _resume(self) -> None:
+        """Take up the previous daemon's registration and reattach to its jobs that the
+        executor can still follow; the first heartbeat tells which the broker still leases
+        to us (the others are stopped as lost)."""
+        try:
+            saved = json.loads((self.work_dir / IDENTITY).read_text())
+            worker_id, credential = str(saved["worker_id"]), str(saved["credential"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return
+        if saved.get("broker") != self.client.broker_url:  # never show it to another broker
+            return
+        self.worker_id = worker_id
+        self.heartbeat_seconds = float(saved.get("heartbeat_seconds", self.heartbeat_seconds))
+        self.client.http.headers["Authorization"] = f"Bearer {credential}"
+        try:
+            folders = sorted(p for p in (self.work_dir / "jobs").iterdir() if p.is_dir())
+        except FileNotFoundError:
+            folders = []
+        for path in folders:
+            folder = JobFolder(path)
+            if not JOB_ID.fullmatch(path.name):
+                continue
+            handle = self.executor.reattach(folder)
+            if handle is None:
+                continue
+            try:
+                spec = folder.read_spec()
+            except (OSError, ValueError):
+                continue
+            job = RunningJob(spec, folder, handle, log_offset=_forwarded(folder))
+            self.running[spec.job_id] = job
+            log.info("job %s: reattached", spec.job_id)
 
     def run_forever(self) -> None:
         """Loop until ``stop()`` (or SIGTERM / SIGINT when run as a program).
@@ -127,6 +187,8 @@ class WorkerDaemon:
             lock.release()
 
     def _run(self) -> None:
+        if self.executor.detached:
+            self._resume()  # before the sweep, which spares running jobs' folders
         self._sweep()  # what an earlier run left: expired folders, an over-full cache
         self.executor.start()
         while not self.stop_event.is_set():
@@ -146,9 +208,10 @@ class WorkerDaemon:
             except Exception:  # a bug in one turn must not end the daemon and its jobs
                 log.exception("unexpected error in the worker loop")
             self.stop_event.wait(self.poll_seconds)
-        for job in list(self.running.values()):
-            if job.handle is not None:
-                job.handle.cancel()
+        if not self.executor.detached:  # a cluster's jobs wait for the next daemon
+            for job in list(self.running.values()):
+                if job.handle is not None:
+                    job.handle.cancel()
         self.executor.close()
         self.client.close()
 
@@ -170,10 +233,22 @@ class WorkerDaemon:
                 continue
             self._forward_log(job)
             code = job.handle.poll()
+            for note in job.handle.notes():
+                if job.stop_reason != "lost":
+                    self.client.append_log(self.worker_id or "", job.job_id, note)
             if code is not None:
                 self._forward_log(job)
                 del self.running[job.job_id]
-                self._finish(job, code)
+                try:
+                    if job.handle.put_back() and job.stop_reason is None:
+                        self._give_back(job)
+                    else:
+                        self._finish(job, code)
+                except httpx.TransportError:
+                    # the broker is unreachable: the job's result stays in its folder and is
+                    # reported on a later turn (uploads are by hash, so a second try is safe)
+                    self.running[job.job_id] = job
+                    raise
         if time.monotonic() - self._last_heartbeat >= self.heartbeat_seconds:
             self._heartbeat()
         if time.monotonic() - self._last_sweep >= self.sweep_seconds:
@@ -205,6 +280,8 @@ class WorkerDaemon:
         spec = spec.model_copy(update={"worker": f"{self.name} ({self.worker_id})"})
         folder = JobFolder(self.work_dir / "jobs" / spec.job_id)
         folder.create(spec)
+        for stale in (folder.log_file, folder.path / LOG_FORWARDED):  # an earlier attempt's
+            stale.unlink(missing_ok=True)
         job = RunningJob(spec, folder)
 
         def fetch() -> None:
@@ -237,7 +314,7 @@ class WorkerDaemon:
         if job.input_sha256:
             self.input_cache.touch(job.input_sha256)  # used now: the last to be evicted
         self._trim_cache()
-        job.handle = self.executor.submit(job.folder)
+        job.handle = self.executor.submit(job.folder, _resources(job.spec.processor))
         log.info("job %s started (attempt %s)", job.job_id, job.spec.attempt)
 
     # ---- clean-up ------------------------------------------------------------------------
@@ -278,10 +355,23 @@ class WorkerDaemon:
         if text and job.stop_reason != "lost":
             self.client.append_log(self.worker_id or "", job.job_id, text)
         job.log_offset += len(data)
+        if self.executor.detached:
+            (job.folder.path / LOG_FORWARDED).write_text(str(job.log_offset))
+
+    def _give_back(self, job: RunningJob) -> None:
+        """Leave a job the cluster ended (node failure, preemption) to the broker: no report,
+        so its lease expires and it is queued again, the attempt counted."""
+        assert job.handle is not None
+        reason = job.handle.failure_reason() or "The job was ended by the cluster."
+        log.warning("job %s: %s", job.job_id, reason)
+        self.client.append_log(self.worker_id or "", job.job_id, f"\n[nwbscope] {reason}\n")
+        self.executor.forget(job.folder)
+        job.folder.mark_ended()
 
     def _finish(self, job: RunningJob, code: int) -> None:
         wid = self.worker_id or ""
         job.folder.mark_ended()  # unless removed below, kept a while (keep_failed_seconds)
+        self.executor.forget(job.folder)
         if job.stop_reason == "lost":
             log.info("job %s was given to another worker; dropped", job.job_id)
             return
@@ -302,10 +392,33 @@ class WorkerDaemon:
             self._trim_cache()
             return
         error = job.folder.read_error()
+        reason = job.handle.failure_reason() if job.handle is not None else None
         if error is not None:
             message = f"{error.type}: {error.message}"
         else:
-            message = f"The job's process ended with exit code {code} and no error report " \
-                      "(killed, or out of memory?)."
+            message = reason or f"The job's process ended with exit code {code} and no " \
+                                "error report (killed, or out of memory?)."
+        if reason and error is not None and reason not in message:
+            message = f"{reason} {message}"
+        if reason:
+            self.client.append_log(wid, job.job_id, f"\n[nwbscope] {reason}\n")
         self.client.fail(wid, job.job_id, message)
         log.info("job %s failed: %s", job.job_id, message)
+
+
+def _resources(processor: str) -> Resources:
+    """The processor's needs, as this worker's registry declares them (defaults if unknown:
+    the job then fails in the runner with a clear message)."""
+    from ..processors.registry import get_processor
+
+    try:
+        return get_processor(processor).resources
+    except KeyError:
+        return DEFAULT_RESOURCES
+
+
+def _forwarded(folder: JobFolder) -> int:
+    try:
+        return int((folder.path / LOG_FORWARDED).read_text())
+    except (FileNotFoundError, ValueError):
+        return 0

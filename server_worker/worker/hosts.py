@@ -15,7 +15,15 @@ import threading
 from pathlib import Path
 
 from ..jobs.folder import JobFolder
-from .executors import Executor, GroupKiller, JobHandle, child_env
+from ..processors.base import Resources
+from .executors import (
+    DEFAULT_RESOURCES,
+    Executor,
+    ExecutorOptions,
+    GroupKiller,
+    JobHandle,
+    child_env,
+)
 
 
 class Host:
@@ -99,6 +107,11 @@ class HostExecutor(Executor):
         self.grace_seconds = grace_seconds
         self.hosts: list[Host] = []
 
+    @classmethod
+    def from_options(cls, options: ExecutorOptions) -> Executor:
+        return cls(options.numba_cache, options.work_dir / "hosts.log",
+                   warm_dir=options.work_dir / "warm-up" if options.warm_up else None)
+
     def _spawn(self) -> Host:
         command = [sys.executable, "-m", "server_worker.jobs.host"]
         if self.warm_dir is not None:
@@ -117,7 +130,7 @@ class HostExecutor(Executor):
         if not self.hosts:
             self._spawn()
 
-    def submit(self, folder: JobFolder) -> JobHandle:
+    def submit(self, folder: JobFolder, resources: Resources = DEFAULT_RESOURCES) -> JobHandle:
         for host in list(self.hosts):
             if not host.alive() or (host.current is None and host.jobs_run >= self.max_jobs):
                 self.hosts.remove(host)

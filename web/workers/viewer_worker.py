@@ -191,7 +191,9 @@ async def open_probed(url, probe_json, head):
         stats = _new_stats()
         post("progress", step="file", text="reading file")
         stamp = handover_stamp(probe)
-        remote = XhrRangeSource(probe["final_url"], stamp["size"])
+        final_url = probe["final_url"]  # an expired presigned URL asks ``url`` again
+        remote = XhrRangeSource(final_url, stamp["size"],
+                                origin_url=url if final_url != url else None)
         opened = OpenedSource(probed(remote, head.to_bytes(), stats), probe["final_url"],
                               stamp=stamp)
         return await _open_remote_source(opened, url, generation)

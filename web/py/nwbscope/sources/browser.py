@@ -12,8 +12,10 @@ Why it is shaped this way:
   and served again to the reader (the superblock read costs no second request). A server that
   ignores ``Range`` answers ``200``; ``fetch`` shows the headers before the body, so a file too
   big to read whole is refused by aborting the body instead of downloading gigabytes.
-- A redirect (DANDI asset URLs redirect to S3) is followed once by that probe; the final URL
-  (``response.url``) is used for every later read.
+- A redirect (DANDI asset URLs and the nwbscope store on S3 redirect to presigned URLs) is
+  followed once by that probe; the final URL (``response.url``) is used for every later read.
+  Such a URL expires: a read it refuses (403) asks the URL first given again, once, and goes
+  on with where that leads.
 - The browser hides why a cross-origin response was refused: ``fetch`` rejects and a
   synchronous XHR has status 0. Both become ``CorsError``, whose message says what the server
   must allow.
@@ -22,8 +24,11 @@ Why it is shaped this way:
   What the probe asks and how its answer is read (status, ``Content-Range``, the stamp, the
   size limits) is ``probe.py``, the one module the page, the worker and this share.
 - The metadata blocks a first open read are kept in the Cache API (``save_metadata``), keyed by
-  the final URL and stamped with the probe's size, ``ETag`` and ``Last-Modified``. The next
-  open of that URL makes its probe anyway; if the stamps match (``same_file``) the blocks fill
+  the object's identity (``metadata_key``: the final URL without the query parameters that only
+  sign it) and stamped with the probe's size, ``ETag`` and ``Last-Modified``. A store on
+  object storage redirects to a presigned URL that differs on every visit; keyed on that URL
+  the blocks would never be found again and would pile up. The next open of that URL makes
+  its probe anyway; if the stamps match (``same_file``) the blocks fill
   the block cache (``load_metadata``) and the tree needs no further request. Without an
   ``ETag`` or ``Last-Modified`` nothing is kept: size alone cannot tell a changed file.
 """
@@ -48,6 +53,7 @@ from .probe import (
     WHOLE_FILE_LIMIT,
     can_validate,
     fetch_init,
+    file_identity,
     read_answer,
     same_file,
 )
@@ -80,8 +86,10 @@ class XhrRangeSource(BaseSource):
     """A remote file read with synchronous ``Range`` XMLHttpRequests (worker only): one
     request per range, counted by the block cache above it."""
 
-    def __init__(self, url: str, size: int, *, name: str | None = None) -> None:
+    def __init__(self, url: str, size: int, *, name: str | None = None,
+                 origin_url: str | None = None) -> None:
         self.url = url
+        self.origin_url = origin_url  # what was given, when it redirected to ``url``
         self.name = name or _name_from_url(url)
         self._size = size
 
@@ -90,6 +98,15 @@ class XhrRangeSource(BaseSource):
         return self._size
 
     def _read(self, start: int, stop: int) -> bytes:
+        try:
+            return self._request(start, stop)
+        except FetchError as exc:
+            if exc.status != 403 or not self.origin_url or self.url == self.origin_url:
+                raise
+        self.url = self.origin_url  # the presigned URL expired: follow the redirect again
+        return self._request(start, stop)
+
+    def _request(self, start: int, stop: int) -> bytes:
         from js import XMLHttpRequest
         from pyodide.ffi import JsException
 
@@ -183,7 +200,8 @@ async def open_url(
     kind, size, stamp = read_answer(response.status, lambda name: response.headers.get(name))
     if kind == RANGED:
         head = await _body(response, controller)
-        source = probed(XhrRangeSource(final_url, size), head, stats)
+        remote = XhrRangeSource(final_url, size, origin_url=url if final_url != url else None)
+        source = probed(remote, head, stats)
         return OpenedSource(source, final_url, stamp=stamp)
     if kind == NO_SIZE:
         controller.abort()
@@ -298,7 +316,7 @@ async def save_metadata(url: str, stamp: dict[str, Any], block_size: int,
         return 0
     array = Uint8Array.new(len(blob))
     array.assign(blob)
-    await store.put(url, Response.new(array))
+    await store.put(metadata_key(url, stamp), Response.new(array))
     return len(blob)
 
 
@@ -340,7 +358,8 @@ async def load_metadata(url: str, stamp: dict[str, Any]) -> tuple[int, dict[int,
     store = await _metadata_cache()
     if store is None:
         return None
-    response = await store.match(url)
+    key = metadata_key(url, stamp)
+    response = await store.match(key)
     if not response:
         return None
     try:
@@ -348,9 +367,16 @@ async def load_metadata(url: str, stamp: dict[str, Any]) -> tuple[int, dict[int,
     except (ValueError, KeyError, TypeError):
         stored, block_size, blocks = {}, 0, {}
     if not same_file(stored, stamp):
-        await store.delete(url)
+        await store.delete(key)
         return None
     return block_size, blocks
+
+
+def metadata_key(url: str, stamp: dict[str, Any]) -> str:
+    """The Cache API key of a file's kept metadata: its identity (``probe.file_identity``:
+    a presigned URL without its signature), not the URL of this visit; which version of the
+    object the blocks are from is the entry's stamp, checked by ``load_metadata``."""
+    return file_identity(url)
 
 
 def _name_from_url(url: str) -> str:

@@ -114,3 +114,38 @@ def handover(final_url, stamp):
 def handover_stamp(record):
     """The stamp inside a ``handover`` record."""
     return make_stamp(int(record["size"]), record.get("etag"), record.get("last_modified"))
+
+
+# Query parameters that sign or date a URL (S3 SigV4 and SigV2, GCS) or only set response
+# headers (``response-content-type``): they never name other bytes.
+SIGNING_PREFIXES = ("x-amz-", "x-goog-", "response-")
+SIGNING_NAMES = ("signature", "expires", "awsaccesskeyid")
+
+
+def file_identity(url):
+    """A URL without the query parameters that only sign it: the same object on every visit.
+
+    A store on object storage redirects to a presigned URL that differs each time; keyed or
+    compared on that URL, what was kept of the file would never be found again. Everything
+    else of the URL (bucket, key, other parameters, as written) is kept; a URL with no such
+    parameter is its own identity. Which version of the object is the stamp's business
+    (``same_file``). Plain string work: MicroPython has no ``urllib``.
+    """
+    if "?" not in url:
+        return url
+    base, query = url.split("?", 1)
+    fragment = ""
+    if "#" in query:
+        query, fragment = query.split("#", 1)
+        fragment = "#" + fragment
+    pairs = query.split("&") if query else []
+    kept = []
+    for pair in pairs:
+        name = pair.split("=", 1)[0].lower()
+        if name in SIGNING_NAMES or any(name.startswith(p) for p in SIGNING_PREFIXES):
+            continue
+        kept.append(pair)
+    if len(kept) == len(pairs):
+        return url
+    return base + ("?" + "&".join(kept) if kept else "") + fragment
+
