@@ -7,6 +7,8 @@
     python3 bench/run_all.py --report-only        # rewrite the doc from bench/results/
     python3 bench/run_all.py --parts browser --splice-browser   # the start-up part alone:
                                    # replaces only its section of the doc, keeps the rest
+    python3 bench/run_all.py --quick --parts queue store_s3 slurm --splice-scale
+                                   # the scale-out parts (issue #13) alone, their sections only
 
 Each part runs in its own process with a time limit, so one that fails or hangs is reported
 in the doc as such and the others still run. Old figures are removed first: the doc only ever
@@ -24,10 +26,11 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import analysis, common, report, report_views  # noqa: E402
+from bench import analysis, common, report, report_scale, report_views  # noqa: E402
 from bench.make_big_nwb import RECIPES, make, path_of  # noqa: E402
 
-PARTS = ["walk", "browser", "store", "jobs", "engines", "views", "sort", "load"]
+PARTS = ["walk", "browser", "store", "jobs", "engines", "views", "sort", "load",
+         *report_scale.PARTS]
 
 
 def build_site() -> dict:
@@ -82,6 +85,7 @@ def commands(quick: bool, site: str) -> dict[str, tuple[list[str], int]]:
         elif quick and "--duration" in text:
             cmd += ["--duration", "30"]
         cmds["jobs"] = (cmd, 1800)
+    cmds.update(report_scale.commands(quick))
     return cmds
 
 
@@ -117,11 +121,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="rewrite the doc from the figures already in bench/results/")
     parser.add_argument("--splice-browser", action="store_true",
                         help="replace only the browser start-up section of the doc")
+    parser.add_argument("--splice-scale", action="store_true",
+                        help="replace only the scale-out sections (queue, store_s3, slurm)")
     args = parser.parse_args(argv)
     if not args.report_only:
         measure(args.parts, args.quick)
     if args.splice_browser:
         path = report.splice_browser(common.read_result("browser"))
+    elif args.splice_scale:
+        path = report_scale.splice(report_scale.read_results())
     else:
         path = report.write(*assemble())
     print(f"\nwrote {path.relative_to(common.ROOT)}")
@@ -135,16 +143,21 @@ def measure(parts: list[str], quick: bool) -> None:
 
     produced = {"walk": ["walk_cpython_big"], "browser": ["browser"], "store": ["store"],
                 "jobs": ["job_overhead"], "engines": ["bench_engines"], "views": ["views"],
-                "sort": ["sort_page"], "load": ["broker_load"]}
+                "sort": ["sort_page"], "load": ["broker_load"],
+                **{name: [f"scale_{name}", f"{name}_raw"] for name in report_scale.PARTS}}
     stale = {stem for part in parts for stem in produced[part]}
     for old in common.RESULTS.glob("*.json"):  # only the parts run now: the others' stay
         if old.stem in stale and old.stem not in KEPT_RESULTS:
             old.unlink()
     context: dict = {"machine": common.machine(), "quick": quick}
-    for name in RECIPES:
+    if not set(parts) - set(report_scale.PARTS):  # keep the files and layout of the last run
+        context = {**(common.read_result("run_all") or {}), **context}
+    # the scale parts read none of the NWB files: run alone, they make none
+    for name in RECIPES if set(parts) - set(report_scale.PARTS) else ():
         info = context[f"file_{name}"] = make(RECIPES[name])
         print(f"{name}: {info['bytes'] / 1e6:.1f} MB, {info['objects']} objects", flush=True)
-    context["layout"] = analysis.layout(path_of("big"))
+    if set(parts) - set(report_scale.PARTS):
+        context["layout"] = analysis.layout(path_of("big"))
     site = build_site() if {"browser", "views"} & set(parts) else {"path": "dist/site"}
     context["machine"]["site"] = site
     cmds = commands(quick, str(common.ROOT / site["path"]))
@@ -154,6 +167,9 @@ def measure(parts: list[str], quick: bool) -> None:
                         **{name: {k: v for k, v in run.items() if not k.endswith("_tail")}
                            for name, run in runs.items()}}
     common.write_result("run_all", context)
+    for name in report_scale.PARTS:
+        if name in runs:
+            report_scale.collect(name, runs[name])
     for name, key, what in (("walk", "walk_cpython_big", "walk_cpython.py"),
                             ("browser", "browser", "browser_cold_start.py"),
                             ("store", "store", "bench_store.py")):
@@ -195,7 +211,8 @@ def assemble() -> tuple[dict, list[str]]:
                "engines": common.read_result("bench_engines"),
                "engines_before": report_views.read_before(),
                "views": common.read_result("views"),
-               "browser_reference": common.read_result(report_views.TREE_REFERENCE)}
+               "browser_reference": common.read_result(report_views.TREE_REFERENCE),
+               "scale": report_scale.read_results()}
     return results, analysis.analysis(results)
 
 

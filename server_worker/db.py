@@ -98,6 +98,8 @@ class JobRow(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     log_size: Mapped[int] = mapped_column(Integer, default=0)
+    #: The job's final resources (``JobResources``: its options over the processor's).
+    resources: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
 
 class AttemptRow(Base):
@@ -147,6 +149,30 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add the nullable columns a newer nwbscope defines to the tables an older one made
+    (``create_all`` makes missing tables, never missing columns): a lab's database keeps its
+    jobs across upgrades. Only nullable columns are added, so old rows stay valid; returns
+    ``table.column`` of each one added."""
+    from sqlalchemy import inspect, text
+
+    added = []
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as connection:
+                connection.execute(text(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
 class Database:
     """An engine, its session factory and the schema; one per app (or per test)."""
 
@@ -169,6 +195,7 @@ class Database:
         # locked" under the thread pool FastAPI runs sync routes on.
         self._write_lock = threading.Lock() if is_sqlite else None
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

@@ -109,6 +109,11 @@ def register(subparsers: Any) -> None:
     sort.add_argument("--force", action="store_true",
                       help="run again even when an identical job has completed")
     sort.add_argument("--wait", action="store_true", help="follow the log until the job ends")
+    sort.add_argument("--cpus", type=int, help="CPUs for the job (default: the sorter's)")
+    sort.add_argument("--memory-gb", type=float, help="memory in GB (default: the sorter's)")
+    sort.add_argument("--gpus", type=int, help="GPUs (0: none; default: the sorter's)")
+    sort.add_argument("--time-limit", type=_minutes, metavar="MINUTES|H:MM",
+                      help="wall-clock limit (a Slurm job's --time)")
     add_connection_options(sort)
     sort.set_defaults(func=_guarded("sort", cmd_sort))
 
@@ -163,6 +168,25 @@ def client_for(args: argparse.Namespace) -> JobsClient:
 
 # ---- sort -------------------------------------------------------------------------------------
 
+def _minutes(text: str) -> int:
+    """``90`` or ``1:30`` as minutes (the broker checks the range and names the field)."""
+    try:
+        if ":" in text:
+            hours, minutes = text.split(":", 1)
+            return int(hours) * 60 + int(minutes)
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not minutes or H:MM: {text!r}") from None
+
+
+def resources_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The job's ``resources`` from ``--cpus --memory-gb --gpus --time-limit`` (only those
+    given: the rest keep the sorter's figures)."""
+    given = {"cpus": args.cpus, "memory_gb": args.memory_gb, "gpus": args.gpus,
+             "time_limit_minutes": args.time_limit}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def cmd_sort(args: argparse.Namespace) -> int:
     from .jobs_client import FINAL_STATES, Rejected
 
@@ -180,7 +204,7 @@ def cmd_sort(args: argparse.Namespace) -> int:
                            f"{', '.join(sorted(filter(None, offered))) or 'none yet'}")
         uri = input_uri(args.input, client)
         job = client.submit(args.sorter, uri, parameters=parameters, recording=recording,
-                            force=args.force)
+                            force=args.force, resources=resources_of(args))
         short = job["id"][:8]
         if job.get("reused"):
             print(f"job {job['id']} reused: an identical job completed before "

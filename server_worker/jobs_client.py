@@ -85,14 +85,18 @@ class JobsClient:
         return self._call("GET", "/api/processors", params=params)["processors"]
 
     def submit(self, processor: str, input_uri: str, *, parameters: dict[str, Any] | None = None,
-               recording: dict[str, Any] | None = None, force: bool = False) -> dict[str, Any]:
+               recording: dict[str, Any] | None = None, force: bool = False,
+               resources: dict[str, Any] | None = None) -> dict[str, Any]:
         """Queue a job on one input (a store URI or an http(s) URL).
 
         The answer is the job; ``reused`` is true when the broker returned an identical
-        completed job instead of queuing a new one (``force`` runs it again).
+        completed job instead of queuing a new one (``force`` runs it again). ``resources``
+        (``cpus``, ``memory_gb``, ``gpus``, ``time_limit_minutes``) replace the processor's.
         """
         body = {"processor": processor, "input": input_uri, "parameters": parameters or {},
                 "recording": recording or {}, "force": force}
+        if resources:
+            body["resources"] = resources
         return self._call("POST", "/api/jobs", json=body)
 
     def list(self, *, status: str | None = None, processor: str | None = None,

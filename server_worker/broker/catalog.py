@@ -6,7 +6,10 @@ with the newest version seen and the workers that have it.
 
 Requirements. A job needs what its processor's ``resources`` declare (CPUs, memory, a GPU
 when ``gpu`` is ``"required"``) and what its own options ask for (``torch_device: "cuda"``
-on a sorter whose GPU is ``"optional"``, as Kilosort4's is). ``unmet`` says, in words a user
+on a sorter whose GPU is ``"optional"``, as Kilosort4's is), with the submission's own
+``resources`` (CPUs, memory, GPUs, time limit) taking the place of the declared figures:
+``job_resources`` merges them once, and the result is what the job records and the worker's
+executor (a Slurm request) gets. ``unmet`` says, in words a user
 can act on, why a worker's registered capabilities fall short; the same rule answers both
 the submission (no registered worker can run it: refused at once, see ``jobs_service``) and
 the claim (a worker only gets jobs it can run, see ``leases``). A capability a worker did not
@@ -22,7 +25,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nwbscope.errors import ParameterError
+
 from ..db import WorkerRow, utcnow
+from ..jobs.spec import JobResources
 from .models import ProcessorOut
 
 
@@ -42,6 +48,8 @@ class Requirements:
     cpus: int = 1
     memory_gb: float = 0.0
     gpu: bool = False
+    #: How many GPUs when ``gpu``.
+    gpus: int = 1
 
 
 #: A machine sold as 16 GB reports a little less: memory within this fraction of the need
@@ -49,25 +57,47 @@ class Requirements:
 MEMORY_SLACK = 0.1
 
 
-def requirements(description: dict[str, Any], parameters: dict[str, Any] | None = None
-                 ) -> Requirements:
-    """The processor's declared ``resources``, plus a GPU when the job's parameters ask for a
-    CUDA device on a processor whose GPU is optional."""
-    resources = description.get("resources") or {}
-    gpu_mode = str(resources.get("gpu", "none"))
+def job_resources(description: dict[str, Any], parameters: dict[str, Any] | None = None,
+                  given: JobResources | None = None) -> JobResources:
+    """The job's final resources: what the submission ``given`` asks, over the processor's
+    declared ``resources`` (a GPU when ``gpu`` is ``"required"``, or ``"optional"`` and the
+    parameters ask for a CUDA ``torch_device``). Asking for no GPU where the processor or its
+    options need one is a ``ParameterError`` on ``resources.gpus``."""
+    declared = description.get("resources") or {}
+    gpu_mode = str(declared.get("gpu", "none"))
     device = str((parameters or {}).get("torch_device", "")).lower()
-    return Requirements(
-        cpus=max(1, int(resources.get("cpus") or 1)),
-        memory_gb=float(resources.get("memory_gb") or 0.0),
-        gpu=gpu_mode == "required" or (gpu_mode == "optional" and device.startswith("cuda")),
+    needs_gpu = gpu_mode == "required" or (gpu_mode == "optional" and device.startswith("cuda"))
+    given = given or JobResources()
+    if given.gpus == 0 and needs_gpu:
+        why = "needs a GPU" if gpu_mode == "required" else "runs on a GPU (torch_device)"
+        raise ParameterError("resources.gpus", f"must be at least 1: this job {why}")
+    declared_time = declared.get("time_limit_minutes")
+    return JobResources(
+        cpus=given.cpus or max(1, int(declared.get("cpus") or 1)),
+        memory_gb=given.memory_gb or (float(declared.get("memory_gb") or 0.0) or None),
+        gpus=given.gpus if given.gpus is not None else int(needs_gpu),
+        time_limit_minutes=given.time_limit_minutes or (
+            int(declared_time) if declared_time else None),
     )
+
+
+def requirements(description: dict[str, Any], parameters: dict[str, Any] | None = None,
+                 given: JobResources | None = None) -> Requirements:
+    """What a worker must have to run the job: its resources (``job_resources``)."""
+    final = job_resources(description, parameters, given)
+    gpus = final.gpus or 0
+    return Requirements(cpus=final.cpus or 1, memory_gb=final.memory_gb or 0.0,
+                        gpu=gpus > 0, gpus=max(1, gpus))
 
 
 def unmet(capabilities: dict[str, Any], need: Requirements) -> str | None:
     """None when a worker with ``capabilities`` can run a job needing ``need``; else why not."""
     gaps: list[str] = []
-    if need.gpu and not capabilities.get("gpus"):
+    gpus = capabilities.get("gpus")
+    if need.gpu and not gpus:
         gaps.append("a GPU (it has none)")
+    elif need.gpu and isinstance(gpus, list) and len(gpus) < need.gpus:
+        gaps.append(f"{need.gpus} GPUs (it has {len(gpus)})")
     cpus = capabilities.get("cpus")
     if isinstance(cpus, int) and cpus < need.cpus:
         gaps.append(f"{need.cpus} CPUs (it has {cpus})")
@@ -79,11 +109,24 @@ def unmet(capabilities: dict[str, Any], need: Requirements) -> str | None:
 
 
 def can_run(capabilities: dict[str, Any], processor: str,
-            parameters: dict[str, Any] | None = None) -> bool:
-    """True when the worker offers ``processor`` and meets a job's requirements."""
+            parameters: dict[str, Any] | None = None,
+            resources: JobResources | dict[str, Any] | None = None) -> bool:
+    """True when the worker offers ``processor`` and meets a job's requirements (its recorded
+    ``resources`` when given, as a claim reads them from the job's row)."""
     description = offered(capabilities, processor)
-    return description is not None and unmet(capabilities, requirements(
-        description, parameters)) is None
+    if description is None:
+        return False
+    try:
+        need = requirements(description, parameters, _as_resources(resources))
+    except ParameterError:
+        return False
+    return unmet(capabilities, need) is None
+
+
+def _as_resources(value: JobResources | dict[str, Any] | None) -> JobResources | None:
+    if value is None or isinstance(value, JobResources):
+        return value
+    return JobResources.model_validate(value) if value else None
 
 
 def offered(capabilities: dict[str, Any], processor: str) -> dict[str, Any] | None:
@@ -94,15 +137,17 @@ def offered(capabilities: dict[str, Any], processor: str) -> dict[str, Any] | No
     return None
 
 
-def refusal(entry: CatalogEntry, processor: str, parameters: dict[str, Any]) -> str | None:
-    """None when some registered worker can run this job; else a sentence naming each worker
-    that offers ``processor`` and what it lacks (for the submission's 422)."""
+def refusal(entry: CatalogEntry, processor: str, parameters: dict[str, Any],
+            resources: JobResources | None = None) -> str | None:
+    """None when some registered worker can run this job (with the submission's
+    ``resources`` over each worker's description of the processor); else a sentence naming
+    each worker that offers ``processor`` and what it lacks (for the submission's 422)."""
     if not entry.offered_by:
         return None  # nothing known to judge by (cannot happen for a catalog entry)
     reasons = []
     for worker_id, caps in entry.offered_by.items():
         description = offered(caps, processor) or entry.description
-        gap = unmet(caps, requirements(description, parameters))
+        gap = unmet(caps, requirements(description, parameters, resources))
         if gap is None:
             return None
         name = caps.get("hostname") or worker_id

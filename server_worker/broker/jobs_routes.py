@@ -20,7 +20,15 @@ from .catalog import catalog
 from .deps import ConfigDep, DatabaseDep, ReadSessionDep, SessionDep
 from .input_check import check_input
 from .inputs_ref import InputRef
-from .jobs_service import cancel, checked_options, get_job, job_out, read_log, submit
+from .jobs_service import (
+    cancel,
+    checked_options,
+    checked_resources,
+    get_job,
+    job_out,
+    read_log,
+    submit,
+)
 from .models import JobList, JobOut, JobRequest, LogOut
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -50,7 +58,9 @@ def submit_jobs(body: JobRequest, request: Request, db: DatabaseDep, config: Con
             "processor", f"unknown processor {body.processor!r}; workers offer: {known}")
     parameters, recording = checked_options(
         entry, body.parameters, body.recording,
-        max_parameter_bytes=request.app.state.settings.max_parameter_bytes)
+        max_parameter_bytes=request.app.state.settings.max_parameter_bytes,
+        resources=body.resources)
+    resources = checked_resources(entry, parameters, body.resources)
     store = request.app.state.store
     given = body.inputs if body.inputs is not None else [body.input or ""]
     fields = ["input"] if body.inputs is None else [f"inputs.{i}" for i in range(len(given))]
@@ -65,7 +75,8 @@ def submit_jobs(body: JobRequest, request: Request, db: DatabaseDep, config: Con
         for source, options in zip(sources, checked, strict=True):
             job, reused = submit(session, entry, processor=body.processor,
                                  parameters=parameters, recording=options, source=source,
-                                 force=body.force, max_attempts=config.max_attempts)
+                                 force=body.force, max_attempts=config.max_attempts,
+                                 resources=resources)
             answers.append(job_out(session, job).model_copy(update={"reused": reused}))
     if body.inputs is not None:
         return JSONResponse(JobList(jobs=answers).model_dump(mode="json"), status_code=201)

@@ -5,7 +5,10 @@ once, here, against the schema the workers registered, then completed with its d
 the job record (and its deduplication key) holds every parameter the sorter will use, and the
 worker runs it without checking again. A job no registered worker can run (a GPU asked for
 where no worker has one, more memory than any has) is refused here too, naming what each
-worker lacks, rather than queued to wait forever (``catalog.refusal``). The record keeps
+worker lacks, rather than queued to wait forever (``catalog.refusal``), with the submission's own
+``resources`` (CPUs, memory, GPUs, time limit) in place of the processor's figures; the
+merged figures are recorded with the job and handed to the worker in its ``JobSpec``. They
+are not part of the deduplication key: more CPUs do not change a sort's result. The record keeps
 the input URL whole (the worker's claim needs it); what people read (``job_out``, the
 log) shows its credentials as ``***``.
 """
@@ -23,10 +26,11 @@ from sqlalchemy.orm import Session
 from nwbscope.errors import ParameterError
 
 from ..db import FINAL_STATES, AttemptRow, JobRow, LogChunkRow, WorkerRow, utcnow
+from ..jobs.spec import JobResources
 from ..processors.schema import complete
 from ..processors.validate import validate
 from ..redact import redact_url
-from .catalog import CatalogEntry, refusal
+from .catalog import CatalogEntry, job_resources, refusal
 from .errors import ConflictError
 from .inputs_ref import InputRef
 from .models import AttemptOut, JobInputs, JobOut, JobTimings, LogOut
@@ -39,22 +43,29 @@ def canonical_hash(*parts: Any) -> str:
 
 def checked_options(
     entry: CatalogEntry, parameters: dict[str, Any], recording: dict[str, Any],
-    max_parameter_bytes: int | None = None,
+    max_parameter_bytes: int | None = None, resources: JobResources | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate ``parameters`` and ``recording`` (ParameterError names the field; each item
     at most ``max_parameter_bytes`` as JSON), complete both with the schema's defaults, and
-    check that some registered worker meets the job's requirements (ParameterError on
-    ``processor`` otherwise)."""
+    check that some registered worker meets the job's requirements, ``resources`` included
+    (ParameterError on ``processor`` otherwise)."""
     described = entry.description
     params_schema = described.get("parameters_schema", {"type": "object"})
     rec_schema = described.get("recording_schema", {"type": "object"})
     validate(parameters, params_schema, prefix="parameters", max_item_bytes=max_parameter_bytes)
     validate(recording, rec_schema, prefix="recording", max_item_bytes=max_parameter_bytes)
     full = complete(params_schema, parameters)
-    reason = refusal(entry, str(described.get("name", "")), full)
+    reason = refusal(entry, str(described.get("name", "")), full, resources)
     if reason is not None:
         raise ParameterError("processor", reason)
     return full, complete(rec_schema, recording)
+
+
+def checked_resources(entry: CatalogEntry, parameters: dict[str, Any],
+                      given: JobResources | None) -> JobResources:
+    """The figures a job records: ``given`` over the processor's declared resources
+    (``parameters`` complete, as ``checked_options`` returns them)."""
+    return job_resources(entry.description, parameters, given)
 
 
 def submit(
@@ -67,6 +78,7 @@ def submit(
     source: InputRef,
     force: bool,
     max_attempts: int,
+    resources: JobResources | None = None,
 ) -> tuple[JobRow, bool]:
     """Queue one job with checked, complete options, or return its completed twin;
     ``(job, reused)``."""
@@ -87,6 +99,7 @@ def submit(
         input_sha256=source.sha256,
         status="pending",
         max_attempts=max_attempts,
+        resources=None if resources is None else resources.model_dump(),
     )
     session.add(job)
     session.flush()
@@ -196,6 +209,7 @@ def job_out(session: Session, job: JobRow, *, detail: bool = True) -> JobOut:
                            finished_at=_iso(job.finished_at), queued_s=queue_s, run_s=run_s,
                            **measured),
         log_size=job.log_size,
+        resources=job.resources,
         attempt_history=history,
     )
 

@@ -116,7 +116,7 @@ def claim(
     if not runnable:
         return None
     candidates = session.execute(
-        select(JobRow.id, JobRow.processor, JobRow.parameters)
+        select(JobRow.id, JobRow.processor, JobRow.parameters, JobRow.resources)
         .where(JobRow.status == "pending", JobRow.processor.in_(runnable))
         .order_by(JobRow.created_at)
         .limit(CANDIDATES)
@@ -124,7 +124,7 @@ def claim(
     now = utcnow()
     lock = session.get_bind().dialect.name == "postgresql"
     for row in candidates:
-        if not can_run(caps, row.processor, row.parameters):  # the job's own options
+        if not can_run(caps, row.processor, row.parameters, row.resources):  # its own needs
             continue
         if lock and session.scalars(
             select(JobRow.id).where(JobRow.id == row.id, JobRow.status == "pending")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..jobs.spec import JobSpec
+from ..jobs.spec import JobResources, JobSpec
 
 #: Longest input reference accepted (a URL with a signed query fits easily).
 MAX_URI = 4096
@@ -27,6 +27,8 @@ class JobRequest(BaseModel):
     input: str | None = Field(default=None, max_length=MAX_URI)
     inputs: list[str] | None = Field(default=None, max_length=1000)
     force: bool = False
+    #: CPUs, memory, GPUs, time limit; each left out keeps the processor's figure.
+    resources: JobResources | None = None
 
 
 class JobInputs(BaseModel):
@@ -75,6 +77,8 @@ class JobOut(BaseModel):
     cancel_requested: bool
     timings: JobTimings
     log_size: int
+    #: The final figures the worker's executor gets (the submission's over the processor's).
+    resources: dict[str, Any] | None = None
     attempt_history: list[AttemptOut] | None = None
     #: True when an identical completed job was answered instead of queuing a new one.
     reused: bool = False

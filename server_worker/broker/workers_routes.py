@@ -116,6 +116,7 @@ def spec_of(job: JobRow, lease_seconds: float) -> JobSpec:
         input_sha256=job.input_sha256,
         started_at=job.started_at.isoformat() if job.started_at else None,
         lease_seconds=lease_seconds,
+        resources=job.resources,
     )
 
 

@@ -40,6 +40,10 @@ class Resources:
     cpus: int = 1
     memory_gb: float = 4.0
     gpu: str = "none"  # "none", "optional" or "required"
+    #: How many GPUs when one is used (Slurm's ``--gres=gpu:N``).
+    gpus: int = 1
+    #: Wall-clock limit (Slurm's ``--time``); None: the executor's or the cluster's default.
+    time_limit_minutes: int | None = None
 
 
 @dataclass(frozen=True)
