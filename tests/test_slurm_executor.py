@@ -69,6 +69,10 @@ def test_resources_become_sbatch_arguments_and_worker_arguments_come_last(tmp_pa
     assert not any(a.startswith(("--gres", "--partition", "--account", "--time"))
                    for a in plain)
     assert "--gres=gpu:1" not in sbatch_command(folder, Resources(gpu="optional"), config)
+    # a job's own options (JobSpec.resources): its time limit wins over the worker's
+    asked = sbatch_command(folder, Resources(gpu="required", gpus=2, time_limit_minutes=30),
+                           config)
+    assert "--gres=gpu:2" in asked and "--time=30" in asked and "--time=2:00:00" not in asked
 
 
 def test_the_batch_script_is_python_with_no_parameter_in_it(tmp_path: Path) -> None:
@@ -196,15 +200,20 @@ def test_a_failed_node_puts_the_job_back(cluster: SlurmCluster, tmp_path: Path) 
 # ---- through the broker: worker daemons with --executor slurm --------------------------------
 
 class Broker:
-    def __init__(self, root: Path) -> None:
+    """A real broker; ``store_url`` puts its store elsewhere (S3: the sort's output then
+    lands in SeaweedFS, as a cluster's would in the lab's object storage)."""
+
+    def __init__(self, root: Path, store_url: str = "") -> None:
         from server_worker.app import create_app
         from server_worker.broker.local_server import LocalServer, free_port
         from server_worker.settings import Settings
 
         port = free_port()
         self.root = root
+        self.store_url = store_url
         settings = Settings(
             data_dir=root / "data", user_token=USER, worker_token=WORKER, port=port,
+            store_url=store_url,
             embedded_worker=False, extra={"lease_seconds": 40, "heartbeat_seconds": 0.5},
         ).with_tokens()
         self.server = LocalServer(create_app(settings), port).start()
@@ -245,11 +254,32 @@ class Broker:
 
 
 @pytest.fixture(scope="module")
-def broker(cluster: SlurmCluster, tmp_path_factory: pytest.TempPathFactory
+def s3() -> Any:
+    """The test run's SeaweedFS, or None where it cannot start (the store is then local)."""
+    from tests.s3_service import seaweedfs
+    from tests.services import ServiceUnavailable
+
+    try:
+        return seaweedfs()
+    except ServiceUnavailable:
+        return None
+
+
+@pytest.fixture(scope="module")
+def broker(cluster: SlurmCluster, s3: Any, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Broker]:
-    made = Broker(tmp_path_factory.mktemp("slurm-broker"))
+    store = ""
+    saved = dict(os.environ)
+    if s3 is not None:
+        from tests.s3_service import readable_bucket, store_url
+
+        os.environ.update(s3.env())  # the broker runs in this process
+        store = store_url(s3, readable_bucket(s3), f"slurm-{os.getpid()}")
+    made = Broker(tmp_path_factory.mktemp("slurm-broker"), store)
     yield made
     made.close()
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +343,8 @@ def wait_slurm(cluster: SlurmCluster, job_id: str, state: str, timeout: float = 
 
 
 def test_a_sort_runs_as_a_slurm_job_and_finds_the_ground_truth(
-    broker: Broker, cluster: SlurmCluster, recording: tuple[Any, str], workers: Callable
+    broker: Broker, cluster: SlurmCluster, recording: tuple[Any, str], workers: Callable,
+    s3: Any,
 ) -> None:
     from pynwb import NWBHDF5IO
     from spikeinterface.comparison import compare_sorter_to_ground_truth
@@ -339,7 +370,14 @@ def test_a_sort_runs_as_a_slurm_job_and_finds_the_ground_truth(
 
     nwb_path = broker.root / "units.nwb"
     hexdigest = done["outputs"]["nwb"].removeprefix("sha256://").split("?")[0]
-    nwb_path.write_bytes(broker.http.get(f"/api/store/{hexdigest}").content)
+    nwb_path.write_bytes(broker.http.get(f"/api/store/{hexdigest}",
+                                         follow_redirects=True).content)
+    if s3 is not None:  # the output is an object in SeaweedFS, under its hash
+        from tests.s3_service import BUCKET
+
+        key = f"slurm-{os.getpid()}/sha256/{hexdigest[:2]}/{hexdigest[2:4]}/{hexdigest}"
+        assert s3.client().head_object(Bucket=BUCKET, Key=key)["ContentLength"] == \
+            nwb_path.stat().st_size
     with NWBHDF5IO(str(nwb_path), "r") as io:
         units = io.read().units.to_dataframe()
     fs = truth.sampling_frequency

@@ -3,7 +3,8 @@
 Everything it needs is in the folder (``job.json`` and ``inputs/``); it writes its console
 output to stdout (the executor sends that to ``log.txt``), and ends with ``result.json`` (exit
 0) or ``error.json`` with the trace (exit 1). It holds no credentials and opens no network
-connection: downloading inputs and uploading outputs is the daemon's job.
+connection: downloading inputs and uploading outputs is the daemon's job (or, on a cluster
+without a shared file system, that of ``worker.remote_job``, the runner's parent there).
 """
 
 from __future__ import annotations

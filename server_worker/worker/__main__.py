@@ -55,6 +55,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                             "(repeat for more; never read by a shell)")
     slurm.add_argument("--slurm-poll", type=float, default=2.0,
                        help="seconds between two looks at a Slurm job's state")
+    slurm.add_argument("--no-shared-fs", action="store_true",
+                       help="the compute nodes share no file system with this machine: each "
+                            "job fetches its input, streams its log and uploads its outputs "
+                            "to the broker itself (the nodes must reach the broker)")
+    slurm.add_argument("--node-dir", default=None,
+                       help="with --no-shared-fs: the folder on the nodes jobs work in "
+                            "(default: the node's $TMPDIR or /tmp)")
     limits = parser.add_argument_group("limits (docs/security.md)")
     limits.add_argument("--allow-private-urls", action="store_true",
                         help="fetch input URLs on loopback, link-local or private addresses "
@@ -91,7 +98,8 @@ def executor_options(args: argparse.Namespace, numba_cache: Path) -> ExecutorOpt
 
         slurm = SlurmConfig(partition=args.partition, account=args.account,
                             time_limit=args.time_limit, extra_args=tuple(args.sbatch_arg),
-                            poll_seconds=args.slurm_poll)
+                            poll_seconds=args.slurm_poll, no_shared_fs=args.no_shared_fs,
+                            node_dir=args.node_dir)
     return ExecutorOptions(args.work_dir, numba_cache, args.warm_up, slurm)
 
 

@@ -20,20 +20,21 @@ folder that the executor can still follow; the broker keeps such jobs leased to 
 as the restart is shorter than the lease. A job the cluster ended through no fault of its own
 (``JobHandle.put_back``: a node failed, it was preempted) is not reported: its lease runs out
 and the broker puts it back in the queue, counting the attempt, as for any lost worker.
+With an executor whose jobs report themselves (``reports_itself``: Slurm without a shared
+file system, ``slurm_detached``) the daemon fetches, reads and uploads nothing: it follows
+the job's state and reports only an end the job could not (``remote_job.follow_up``).
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
-import os
 import re
 import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,21 +45,25 @@ from nwbscope.store import parse_uri
 
 from ..jobs.folder import JobFolder, remove_expired
 from ..jobs.spec import JobSpec
-from ..processors.base import Resources
 from ..redact import redact_url
 from .capabilities import capabilities
 from .client import BrokerClient, WorkerGone
-from .executors import DEFAULT_RESOURCES, Executor, ExecutorOptions, JobHandle, build_executor
+from .executors import Executor, ExecutorOptions, JobHandle, build_executor
 from .input_cache import InputCache
 from .lifetime import WorkDirLock
 from .limits import WorkerLimits
+from .log_tail import LogTail
+from .remote_job import follow_up
+from .resume import LOG_FORWARDED, save_identity
+from .resume import forwarded_offset as _forwarded
+from .resume import processor_resources as _resources
 
 log = logging.getLogger("nwbscope.worker")
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 #: In the work dir: this daemon's registration, taken up by the next one (detached executors).
 IDENTITY = "worker.json"
-#: In a job folder: how much of ``log.txt`` the broker has, for a daemon that reattaches.
-LOG_FORWARDED = "log_forwarded"
+#: Seconds a self-reporting job the broker no longer leases to us may take to end by itself.
+LOST_GRACE_S = 30.0
 
 
 @dataclass
@@ -69,9 +74,13 @@ class RunningJob:
     fetcher: threading.Thread | None = None
     input_sha256: str | None = None
     fetch_error: str | None = None
-    log_offset: int = 0
-    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+    tail: LogTail | None = None  # log.txt from what the broker has (None: from the start)
     stop_reason: str | None = None  # "cancelled" or "lost" once asked to stop
+    lost_at: float | None = None  # a self-reporting job that may be ending: scancel later
+
+    def __post_init__(self) -> None:
+        if self.tail is None:
+            self.tail = LogTail(self.folder.log_file)
 
     @property
     def job_id(self) -> str:
@@ -115,6 +124,9 @@ class WorkerDaemon:
         self.heartbeat_seconds = 10.0
         self._capabilities: dict[str, Any] | None = None
         self._last_heartbeat = 0.0
+        #: The executor's jobs fetch, stream, upload and report themselves (``remote_job``):
+        #: the daemon only follows their state (Slurm without a shared file system).
+        self.reports_itself = bool(getattr(self.executor, "reports_itself", False))
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -129,18 +141,17 @@ class WorkerDaemon:
         names = [p["name"] for p in self._capabilities["processors"]]
         log.info("registered as %s with processors %s", self.worker_id, names)
         if self.executor.detached:
-            self._save_identity(answer["credential"])
+            save_identity(self.work_dir / IDENTITY, {
+                "broker": self.client.broker_url, "worker_id": self.worker_id,
+                "credential": answer["credential"],
+                "heartbeat_seconds": self.heartbeat_seconds})
+        self._bind(answer["credential"])
 
-    def _save_identity(self, credential: str) -> None:
-        """Keep the registration for the next daemon on this work dir (owner-only file)."""
-        path = self.work_dir / IDENTITY
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"broker": self.client.broker_url, "worker_id": self.worker_id,
-                       "credential": credential, "heartbeat_seconds": self.heartbeat_seconds},
-                      f)
-        tmp.replace(path)
+    def _bind(self, credential: str) -> None:
+        """Give a self-reporting executor what its jobs report with (this registration)."""
+        if self.reports_itself:
+            self.executor.bind(  # type: ignore[attr-defined]
+                self.client.broker_url, self.worker_id or "", credential, self.limits)
 
     def _resume(self) -> None:
         """Take up the previous daemon's registration and reattach to its jobs that the
@@ -156,6 +167,7 @@ class WorkerDaemon:
         self.worker_id = worker_id
         self.heartbeat_seconds = float(saved.get("heartbeat_seconds", self.heartbeat_seconds))
         self.client.http.headers["Authorization"] = f"Bearer {credential}"
+        self._bind(credential)
         try:
             folders = sorted(p for p in (self.work_dir / "jobs").iterdir() if p.is_dir())
         except FileNotFoundError:
@@ -171,7 +183,8 @@ class WorkerDaemon:
                 spec = folder.read_spec()
             except (OSError, ValueError):
                 continue
-            job = RunningJob(spec, folder, handle, log_offset=_forwarded(folder))
+            job = RunningJob(spec, folder, handle,
+                             tail=LogTail(folder.log_file, _forwarded(folder)))
             self.running[spec.job_id] = job
             log.info("job %s: reattached", spec.job_id)
 
@@ -233,6 +246,9 @@ class WorkerDaemon:
                 continue
             self._forward_log(job)
             code = job.handle.poll()
+            if code is None and job.lost_at and time.monotonic() - job.lost_at > LOST_GRACE_S:
+                job.lost_at = None  # still running: given to another worker, so stopped
+                job.handle.cancel()
             for note in job.handle.notes():
                 if job.stop_reason != "lost":
                     self.client.append_log(self.worker_id or "", job.job_id, note)
@@ -268,7 +284,9 @@ class WorkerDaemon:
                 if job is not None and job.stop_reason is None:
                     log.info("stopping job %s (%s)", job_id, reason)
                     job.stop_reason = "cancelled" if reason == "cancel" else "lost"
-                    if job.handle is not None:
+                    if self.reports_itself and reason == "lost":
+                        job.lost_at = time.monotonic()  # it may have just reported its end
+                    elif job.handle is not None:
                         job.handle.cancel()
 
     def _start(self, spec: JobSpec) -> None:
@@ -283,6 +301,9 @@ class WorkerDaemon:
         for stale in (folder.log_file, folder.path / LOG_FORWARDED):  # an earlier attempt's
             stale.unlink(missing_ok=True)
         job = RunningJob(spec, folder)
+        self.running[job.job_id] = job
+        if self.reports_itself:  # the job fetches its input where it runs
+            return
 
         def fetch() -> None:
             try:
@@ -295,7 +316,6 @@ class WorkerDaemon:
 
         job.fetcher = threading.Thread(target=fetch, name=f"fetch-{job.job_id}", daemon=True)
         job.fetcher.start()
-        self.running[job.job_id] = job
 
     def _launch_when_fetched(self, job: RunningJob) -> None:
         if job.fetcher is not None and job.fetcher.is_alive():
@@ -314,7 +334,11 @@ class WorkerDaemon:
         if job.input_sha256:
             self.input_cache.touch(job.input_sha256)  # used now: the last to be evicted
         self._trim_cache()
-        job.handle = self.executor.submit(job.folder, _resources(job.spec.processor))
+        # the job's figures as the broker merged them (its options over the processor's); a
+        # spec from an older broker has none: the processor's own
+        spec = job.spec
+        needs = spec.resources.to_resources() if spec.resources else _resources(spec.processor)
+        job.handle = self.executor.submit(job.folder, needs)
         log.info("job %s started (attempt %s)", job.job_id, job.spec.attempt)
 
     # ---- clean-up ------------------------------------------------------------------------
@@ -342,21 +366,12 @@ class WorkerDaemon:
         self.input_cache.trim(in_use)
 
     def _forward_log(self, job: RunningJob) -> None:
-        try:
-            with open(job.folder.log_file, "rb") as f:
-                f.seek(job.log_offset)
-                # a piece whose JSON (an escape takes up to 6 bytes) fits max_json_bytes
-                data = f.read(128 << 10)
-        except FileNotFoundError:
+        if self.reports_itself or job.tail is None:  # the job streams its log itself
             return
-        if not data:
-            return
-        text = job.decoder.decode(data)
-        if text and job.stop_reason != "lost":
-            self.client.append_log(self.worker_id or "", job.job_id, text)
-        job.log_offset += len(data)
-        if self.executor.detached:
-            (job.folder.path / LOG_FORWARDED).write_text(str(job.log_offset))
+        lost = job.stop_reason == "lost"
+        if job.tail.forward(lambda text: lost or self.client.append_log(
+                self.worker_id or "", job.job_id, text)) and self.executor.detached:
+            (job.folder.path / LOG_FORWARDED).write_text(str(job.tail.offset))
 
     def _give_back(self, job: RunningJob) -> None:
         """Leave a job the cluster ended (node failure, preemption) to the broker: no report,
@@ -377,6 +392,11 @@ class WorkerDaemon:
             return
         if job.stop_reason == "cancelled":
             self.client.fail(wid, job.job_id, "Cancelled on request.", cancelled=True)
+            return
+        if self.reports_itself:
+            follow_up(self.client, wid, job.job_id, code, job.handle)
+            if code == 0 and not job.folder.remove():
+                log.warning("could not remove all of %s", job.folder.path)
             return
         result = job.folder.read_result()
         if code == 0 and result is not None:
@@ -404,21 +424,3 @@ class WorkerDaemon:
             self.client.append_log(wid, job.job_id, f"\n[nwbscope] {reason}\n")
         self.client.fail(wid, job.job_id, message)
         log.info("job %s failed: %s", job.job_id, message)
-
-
-def _resources(processor: str) -> Resources:
-    """The processor's needs, as this worker's registry declares them (defaults if unknown:
-    the job then fails in the runner with a clear message)."""
-    from ..processors.registry import get_processor
-
-    try:
-        return get_processor(processor).resources
-    except KeyError:
-        return DEFAULT_RESOURCES
-
-
-def _forwarded(folder: JobFolder) -> int:
-    try:
-        return int((folder.path / LOG_FORWARDED).read_text())
-    except (FileNotFoundError, ValueError):
-        return 0

@@ -18,7 +18,8 @@ daemon instead (``put_back``), which counts the attempt.
 
 The daemon reads ``log.txt`` and ``result.json`` from the folder, so the folder must be on a
 file system shared by the login node and the compute nodes (as ``$HOME`` or a scratch space
-usually is).
+usually is). Without one (``SlurmConfig.no_shared_fs``), ``slurm_detached`` submits jobs that
+fetch, stream, upload and report themselves, and the daemon only follows their state.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .executors import (
     child_env,
     import_roots,
 )
+from .slurm_text import advertised_from_sinfo, combined_exit_code, parse_scontrol
 
 #: The record of a job's Slurm submission, in its folder.
 RECORD = "slurm.json"
@@ -125,6 +127,10 @@ class SlurmConfig:
     poll_seconds: float = 2.0
     #: The ``squeue``/``sbatch``... environment (``SLURM_CONF`` in tests); None: ours.
     env: dict[str, str] | None = None
+    #: The compute nodes do not see the work dir: jobs report themselves (slurm_detached),
+    #: in a folder of their own under ``node_dir`` (None: the node's $TMPDIR or /tmp).
+    no_shared_fs: bool = False
+    node_dir: str | None = None
 
 
 def sbatch_command(folder: JobFolder, resources: Resources, config: SlurmConfig) -> list[str]:
@@ -139,13 +145,15 @@ def sbatch_command(folder: JobFolder, resources: Resources, config: SlurmConfig)
         f"--mem={max(1, math.ceil(resources.memory_gb * 1024))}M",
     ]
     if resources.gpu == "required":
-        command.append("--gres=gpu:1")
+        command.append(f"--gres=gpu:{max(1, resources.gpus)}")
     if config.partition:
         command.append(f"--partition={config.partition}")
     if config.account:
         command.append(f"--account={config.account}")
-    if config.time_limit:
-        command.append(f"--time={config.time_limit}")
+    limit = str(resources.time_limit_minutes) if resources.time_limit_minutes \
+        else config.time_limit  # the job's own limit wins over the worker's
+    if limit:
+        command.append(f"--time={limit}")
     command += list(config.extra_args)
     command.append(str(folder.path / SCRIPT))
     return command
@@ -167,49 +175,6 @@ def batch_script(folder: JobFolder) -> str:
         f"sys.exit(run_folder(JobFolder(Path({str(folder.path)!r}))))",
         "",
     ])
-
-
-def parse_scontrol(text: str) -> dict[str, str]:
-    """``scontrol show job -o`` (one line of ``Key=Value``) as a dict; values may hold spaces
-    only in the last fields, which we do not read."""
-    fields: dict[str, str] = {}
-    for word in text.split():
-        key, sep, value = word.partition("=")
-        if sep:
-            fields[key] = value
-    return fields
-
-
-def _exit_code(text: str) -> int:
-    """Slurm's ``exit:signal`` as one number (the signal + 128 when there is no exit code)."""
-    code, _, sig = text.partition(":")
-    try:
-        exit_code, signal_number = int(code or 0), int(sig or 0)
-    except ValueError:
-        return 1
-    return exit_code or (128 + signal_number if signal_number else 0)
-
-
-def advertised_from_sinfo(text: str) -> dict[str, Any] | None:
-    """``sinfo -N -o '%c|%m|%G'`` lines (CPUs, memory in MB, GRES) as the capabilities of the
-    largest node: ``cpus``, ``memory_bytes`` and one ``gpus`` entry per GPU of its GRES."""
-    best: dict[str, Any] | None = None
-    for line in text.strip().splitlines():
-        cpus, memory, gres = (line.strip().split("|") + ["", ""])[:3]
-        try:
-            node = {"cpus": int(cpus.rstrip("+")), "memory_bytes": int(memory.rstrip("+")) << 20}
-        except ValueError:
-            continue
-        count = 0
-        for item in gres.split(","):  # "gpu:a100:4(S:0-1)" or "gpu:2"
-            parts = item.split("(")[0].split(":")
-            if parts[0] == "gpu" and parts[-1].isdigit():
-                count += int(parts[-1])
-        node["gpus"] = [f"GPU {i}: Slurm gres" for i in range(count)]
-        if best is None or (node["cpus"], node["memory_bytes"]) > (best["cpus"],
-                                                                   best["memory_bytes"]):
-            best = node
-    return best
 
 
 class Slurm:
@@ -263,7 +228,7 @@ class Slurm:
             fields = parse_scontrol(shown.stdout)
             memory = fields.get("MinMemoryNode") or fields.get("MinMemoryCPU", "")
             return SlurmState(fields.get("JobState", "UNKNOWN"), fields.get("Reason", ""),
-                              _exit_code(fields.get("ExitCode", "0:0")),
+                              combined_exit_code(fields.get("ExitCode", "0:0")),
                               fields.get("TimeLimit", ""), memory)
         return self._accounted(job_id)
 
@@ -292,7 +257,7 @@ class Slurm:
             return None
         state, exit_code, limit, memory = (line[0].split("|") + ["", "", ""])[:4]
         # "CANCELLED by 0": the state is the first word
-        return SlurmState(state.split()[0], "", _exit_code(exit_code), limit, memory)
+        return SlurmState(state.split()[0], "", combined_exit_code(exit_code), limit, memory)
 
 
 class SlurmHandle(JobHandle):
@@ -361,6 +326,10 @@ class SlurmExecutor(Executor):
 
     @classmethod
     def from_options(cls, options: ExecutorOptions) -> Executor:
+        if options.slurm is not None and options.slurm.no_shared_fs:
+            from .slurm_detached import DetachedSlurmExecutor
+
+            return DetachedSlurmExecutor(options.slurm, options.numba_cache)
         return cls(options.slurm, options.numba_cache)
 
     def advertised(self) -> dict[str, Any] | None:
@@ -378,7 +347,10 @@ class SlurmExecutor(Executor):
         script = folder.path / SCRIPT
         script.write_text(batch_script(folder))
         script.chmod(0o700)
-        command = sbatch_command(folder, resources, self.config)
+        return self._sbatch(folder, sbatch_command(folder, resources, self.config))
+
+    def _sbatch(self, folder: JobFolder, command: list[str]) -> JobHandle:
+        """Submit ``command`` and record the Slurm job id in ``folder``."""
         env = child_env(self.numba_cache)
         env.pop("NWBSCOPE_DIE_WITH_PARENT", None)  # the job must outlive a daemon restart
         job_id = self.slurm.submit(command, env)
