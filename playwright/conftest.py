@@ -32,6 +32,8 @@ import h5py
 import pytest
 from viewer_helpers import HUGE_LAST, HUGE_SHAPE, new_watched_page
 
+from tests.s3_service import s3  # noqa: F401 - the SeaweedFS fixture
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "dist" / "site"
 CHROMIUM = "/usr/bin/chromium"
@@ -274,6 +276,15 @@ document.addEventListener('DOMContentLoaded', () => {
 @pytest.fixture(scope="session")
 def site_url(server: str) -> str:
     return server + "/index.html"
+
+
+@pytest.fixture
+def fresh_page(browser):
+    """A context of its own: its caches (kept tree, metadata, snapshot) start empty and
+    nothing of it leaks to other tests."""
+    ctx = browser.new_context()
+    yield new_watched_page(ctx)
+    ctx.close()
 
 
 @pytest.fixture

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 from viewer_helpers import (
     DONE,
     START_MS,
     goto,
     marks,
-    new_watched_page,
     tree_row,
     wait_details,
     wait_true,
@@ -47,14 +45,6 @@ CURRENT_KEY = """() => fetch('./manifest.json', {cache: 'no-cache'}).then(r => r
 PUT = f"""([key, text]) => caches.open('{SNAPSHOTS}')
   .then(c => c.put(key, new Response(new TextEncoder().encode(text))))"""
 TREE_SHOWN = (DONE + " && performance.getEntriesByName('nwbscope:tree-shown').length")
-
-
-@pytest.fixture
-def fresh_page(browser):
-    """A context of its own: its caches start empty and nothing of it leaks to other tests."""
-    ctx = browser.new_context()
-    yield new_watched_page(ctx)
-    ctx.close()
 
 
 def file_requests(helper, since: int) -> int:

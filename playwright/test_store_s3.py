@@ -22,7 +22,7 @@ import pytest
 from viewer_helpers import goto, new_watched_page, tree_row
 
 from tests.fixtures.nwb_files import write_rich
-from tests.s3_service import s3_broker, seaweedfs
+from tests.s3_service import s3_broker
 from tests.services import NwbscopeServer, SeaweedFS, ServiceUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,14 +30,6 @@ SITE = Path(os.environ.get("NWBSCOPE_TEST_SITE") or ROOT / "dist" / "site")
 TOKEN = "s3-viewer-token-0123456789"
 METADATA_KEYS = """() => caches.open('nwbscope-metadata-v1').then(c => c.keys())
   .then(k => k.map(r => r.url))"""
-
-
-@pytest.fixture(scope="module")
-def s3() -> SeaweedFS:
-    try:
-        return seaweedfs()
-    except ServiceUnavailable as exc:
-        pytest.skip(f"S3 store not tested: {exc}")
 
 
 @pytest.fixture(scope="module")

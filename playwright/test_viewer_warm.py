@@ -17,12 +17,10 @@ import os
 import shutil
 
 import h5py
-import pytest
 from viewer_helpers import (
     goto,
     io_stats,
     marks,
-    new_watched_page,
     tree_row,
     wait_details,
     wait_true,
@@ -36,14 +34,6 @@ KEPT = """url => caches.open('nwbscope-metadata-v1')
   .then(c => c.match(url)).then(r => !!r).catch(() => false)"""
 CONTRACT = ["nwbscope:python-ready", "nwbscope:packages-ready", "nwbscope:file-open",
             "nwbscope:tree-shown"]
-
-
-@pytest.fixture
-def fresh_page(browser):
-    """A context of its own: its caches start empty and nothing of it leaks to other tests."""
-    ctx = browser.new_context()
-    yield new_watched_page(ctx)
-    ctx.close()
 
 
 def file_requests(helper, since: int) -> int:

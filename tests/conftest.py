@@ -15,6 +15,7 @@ if str(WEB_PY) not in sys.path:
     sys.path.insert(0, str(WEB_PY))
 
 from tests.fixtures import nwb_files  # noqa: E402
+from tests.s3_service import s3  # noqa: E402, F401 - the SeaweedFS fixture, for every module
 
 ENGINES = ("h5py", "pyfive")
 

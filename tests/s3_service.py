@@ -17,7 +17,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.services import NwbscopeServer, SeaweedFS, shared
+import pytest
+
+from tests.services import NwbscopeServer, SeaweedFS, ServiceUnavailable, shared
 
 BUCKET = "nwbscope-s3-real"
 READ_CORS = {
@@ -88,3 +90,14 @@ def open_uploads(s3: SeaweedFS, prefix: str, bucket: str = BUCKET) -> list[dict[
     """Multipart uploads not completed nor aborted under ``prefix/`` (should be none)."""
     answer = s3.client().list_multipart_uploads(Bucket=bucket, Prefix=prefix + "/")
     return list(answer.get("Uploads", []))
+
+
+@pytest.fixture(scope="module")
+def s3() -> SeaweedFS:
+    """The test run's SeaweedFS for a module's tests (skipped, with the reason, where it
+    cannot start)."""
+    try:
+        return seaweedfs()
+    except ServiceUnavailable as exc:
+        pytest.skip(f"S3 store not tested: {exc}")
+

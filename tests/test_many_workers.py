@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,10 @@ from server_worker.db import Database, JobRow, WorkerRow
 from server_worker.processors.schema import RECORDING_SCHEMA
 from server_worker.settings import Settings
 from tests import pg_service
+from tests.test_jobs_broker import (  # noqa: F401 (fixtures: one PostgreSQL per run)
+    database_url,
+    postgres,
+)
 
 USER = "user-token-many-0123456789"
 WORKER = "worker-token-many-0123456789"
@@ -42,31 +45,15 @@ U = {"Authorization": f"Bearer {USER}"}
 W = {"Authorization": f"Bearer {WORKER}"}
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[pg_service.PostgresServer | None]:
-    if pg_service.unavailable_reason() is not None:
-        yield None
-        return
-    with pg_service.PostgresServer() as server:
-        yield server
-
-
-def _pg_url(postgres: pg_service.PostgresServer | None) -> str:
+def _pg_url(postgres: pg_service.PostgresServer | None) -> str:  # noqa: F811 (fixture)
     if postgres is None:
         pytest.skip(f"PostgreSQL tests skipped: {pg_service.unavailable_reason()}")
     return postgres.new_database()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'jobs.sqlite'}"
-    return _pg_url(postgres)
-
-
 # ---- claims are atomic -------------------------------------------------------------------
 
-def test_concurrent_claims_never_hand_out_a_job_twice(database_url: str) -> None:
+def test_concurrent_claims_never_hand_out_a_job_twice(database_url: str) -> None:  # noqa: F811 (the fixture)
     """16 threads, each its own session and worker, claim 300 jobs as fast as they can."""
     db = Database(database_url)
     caps = {"processors": [processor_description()]}
@@ -136,7 +123,7 @@ def _claim(client: TestClient, worker: dict[str, str]) -> dict[str, Any] | None:
 
 
 def test_a_job_goes_only_to_a_worker_that_meets_its_requirements(
-        tmp_path: Path, database_url: str) -> None:
+        tmp_path: Path, database_url: str) -> None:  # noqa: F811 (the fixture)
     from tests.test_jobs_broker import tiny_nwb
 
     settings = Settings(data_dir=tmp_path / "data", user_token=USER, worker_token=WORKER,
@@ -188,7 +175,7 @@ def test_capabilities_probe_this_machine() -> None:
 # ---- real worker processes ------------------------------------------------------------------
 
 def test_eight_workers_drain_500_jobs_exactly_once_across_a_broker_restart(
-        tmp_path: Path, postgres: Any) -> None:
+        tmp_path: Path, postgres: Any) -> None:  # noqa: F811 (the fixture)
     broker = QueueBroker(tmp_path, _pg_url(postgres), lease_seconds=60).start()
     processes = start_workers(broker.url, broker.WORKER, tmp_path / "workers", 8)
     try:
@@ -213,7 +200,7 @@ def test_eight_workers_drain_500_jobs_exactly_once_across_a_broker_restart(
 
 
 def test_a_killed_workers_job_returns_to_the_queue_when_its_lease_expires(
-        tmp_path: Path, postgres: Any) -> None:
+        tmp_path: Path, postgres: Any) -> None:  # noqa: F811 (the fixture)
     broker = QueueBroker(tmp_path, _pg_url(postgres), lease_seconds=2).start()
     processes = start_workers(broker.url, broker.WORKER, tmp_path / "workers", 2)
     try:

@@ -20,20 +20,12 @@ import numpy as np
 import pytest
 
 from nwbscope.sources.browser import metadata_key
-from tests.s3_service import keys_under, open_uploads, s3_broker, seaweedfs
+from tests.s3_service import keys_under, open_uploads, s3_broker
 from tests.services import NwbscopeServer, SeaweedFS, ServiceUnavailable
 
 MB = 1 << 20
 BIG = 300 * MB
 TOKEN = "s3-test-token-0123456789"
-
-
-@pytest.fixture(scope="module")
-def s3() -> SeaweedFS:
-    try:
-        return seaweedfs()
-    except ServiceUnavailable as exc:
-        pytest.skip(f"S3 store not tested: {exc}")
 
 
 @pytest.fixture(scope="module")
