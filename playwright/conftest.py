@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import http.server
+import importlib
+import os
 import re
 import socket
 import subprocess
@@ -35,7 +37,12 @@ from viewer_helpers import HUGE_LAST, HUGE_SHAPE, new_watched_page
 from tests.s3_service import s3  # noqa: F401 - the SeaweedFS fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "dist" / "site"
+# NWBSCOPE_TEST_SITE: a site built elsewhere (``nwbscope build --out``), so that sessions
+# working side by side each test their own build
+SITE = Path(os.environ.get("NWBSCOPE_TEST_SITE") or ROOT / "dist" / "site")
+# The views' fixture recipes: each module's ``ensure_files(folder)`` writes its files once
+VIEW_FIXTURES = ("view_imaging_files", "view_ophys_files", "view_table_files",
+                 "view_probe_files", "view_icephys_files", "view_misc_files")
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
@@ -105,6 +112,8 @@ def data_dir(tmp_path_factory) -> Path:
     write_huge(files / "huge.nwb")
     view_series_files.ensure_files(files)  # view_ephys.nwb, view_odd.h5: the views' tests
     view_units_files.write_view_units(files / "view_units.nwb")
+    for name in VIEW_FIXTURES:
+        importlib.import_module("tests.fixtures." + name).ensure_files(files)
     (folder / "server").mkdir()
     write_minimal(folder / "server" / "demo.nwb")  # the demo slot: no need to generate one
     registry = FileRegistry(folder / "server" / "files.json")

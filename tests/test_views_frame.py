@@ -46,13 +46,32 @@ def test_image_series_get_no_trace_view() -> None:
 
 
 def test_predicate_reads_the_row_only() -> None:
-    assert names(views_for({"data_shape": [10, 4, 4]}, ["TimeSeries"])) == []
+    # 3-D data no trace view draws: only the generic view (the fallback) is left
+    assert names(views_for({"data_shape": [10, 4, 4]}, ["TimeSeries"])) == ["generic"]
     assert "traces" in names(views_for({"data_shape": [10, 4]}, ["TimeSeries"]))
 
 
 def test_untyped_objects_have_no_view() -> None:
     assert views_for({}, []) == []
+    assert views_for({"has_data": True}, []) == []  # untyped: not even the generic one
     assert views_for({}, ["SomethingNobodyDraws"]) == []
+
+
+def test_fallback_only_when_nothing_fits() -> None:
+    assert names(views_for({"has_data": True}, ["SomethingNobodyDraws"])) == ["generic"]
+    assert "generic" not in names(views_for({"has_data": True}, ["TimeSeries"]))
+
+
+def test_cursor_views_and_window_cursor() -> None:
+    from nwbscope.errors import ParameterError
+    from nwbscope.views.window import TimeWindow
+
+    assert spec("frames").follows_cursor and not spec("traces").follows_cursor
+    window = TimeWindow(1.0, 3.0, 100, cursor=2.5)
+    assert window.moment == 2.5 and TimeWindow(1.0, 3.0).moment == 1.0
+    assert window.clipped(2.0, None) == TimeWindow(2.0, 3.0, 100, cursor=2.5)
+    with pytest.raises(ParameterError):
+        TimeWindow(0.0, 1.0, cursor=float("nan"))
 
 
 def test_every_record_names_an_importable_view() -> None:

@@ -25,6 +25,11 @@ def panel_key(path, view, default):
     return path if view == default else view + ":" + path
 
 
+def _js_null(value):
+    """Whether a value from a DOM event's detail is JavaScript's null or undefined."""
+    return value is None or str(value) in ("null", "undefined")
+
+
 def split_key(key):
     """``(path, view or None)`` of a URL key."""
     if key.startswith("/"):
@@ -41,6 +46,7 @@ class ViewPanels:
         self.order = []  # panel ids, top first
         self.info = {}  # id -> {"key", "path", "view", "title", "time_based", "span"}
         self.window = None  # (start, end) shared by every time-based panel
+        self.cursor = None  # the shared cursor's time (None: not set)
         self.seq = 0
         self.dirty = False
         self.updater = None
@@ -57,7 +63,7 @@ class ViewPanels:
         self.generation += 1
         for panel_id in list(self.order):
             window.nwbscopeViews.remove(panel_id)
-        self.order, self.info, self.window = [], {}, None
+        self.order, self.info, self.window, self.cursor = [], {}, None, None
         el("views").innerHTML = ""
 
     def start_loading(self, bokeh_urls):
@@ -80,7 +86,8 @@ class ViewPanels:
     def window_spec(self):
         if self.window is None:
             return None
-        return {"start": self.window[0], "end": self.window[1], "width": self.width()}
+        return {"start": self.window[0], "end": self.window[1], "width": self.width(),
+                "cursor": self.cursor}
 
     # -- opening and closing ------------------------------------------------------------------
     async def show(self, path, view=None, history="push"):
@@ -117,12 +124,14 @@ class ViewPanels:
             for panel_id in order:
                 self._append(panel_id)
 
-    async def open(self, path, view=None, history=None):
+    async def open(self, path, view=None, history=None, options=None):
         """A new panel; ``history`` ("push", "replace" or None: the URL already names it)
-        says how the address bar learns of it, as soon as it exists."""
+        says how the address bar learns of it, as soon as it exists; ``options`` are the
+        view's own (a table opened on the rows a region points to)."""
         generation, navigations = self.generation, self.viewer.navigations
         box = self._placeholder(path)
-        request = {"path": path, "view": view, "window": self.window_spec()}
+        request = {"path": path, "view": view, "window": self.window_spec(),
+                   "options": options}
         reply = await self.viewer.call("view_open", json.dumps(request))
         # asked for by a click, and the user went back or forward before it came: the history
         # entry it was for is not the current one, which must not gain it (panels asked for by
@@ -147,6 +156,7 @@ class ViewPanels:
         box.dataset.key = key
         self.info[panel_id] = {"key": key, "path": path, "view": panel["view"],
                                "title": panel["title"], "time_based": panel["time_based"],
+                               "follows_cursor": panel.get("follows_cursor", False),
                                "span": panel["span"]}
         self.order.append(panel_id)
         if panel["time_based"] and self.window is None:  # the first: its window is shared
@@ -262,17 +272,56 @@ class ViewPanels:
         await self.update(panel_id)
 
     def on_open(self, event):
-        """Open an object's view with the window moved to ``t`` (its width kept)."""
-        t = float(event.detail.t)
-        width = (self.window[1] - self.window[0]) if self.window else 10.0
-        self.set_window((t, t + width))
-        for panel_id in self.order:
-            if self.info[panel_id]["time_based"]:
-                asyncio.create_task(self.update(panel_id))
-        asyncio.create_task(self.show(str(event.detail.path)))
+        """Open an object's view; with a time ``t``, the window moved there (its width
+        kept). A view with options opens a new panel (a table on other rows)."""
+        detail = event.detail
+        if detail.t is not None and not _js_null(detail.t):
+            t = float(detail.t)
+            width = (self.window[1] - self.window[0]) if self.window else 10.0
+            self.set_window((t, t + width))
+            for panel_id in self.order:
+                if self.info[panel_id]["time_based"]:
+                    asyncio.create_task(self.update(panel_id))
+        view = None if _js_null(detail.view) else str(detail.view)
+        options = None if _js_null(detail.options) else json.loads(str(detail.options))
+        if options:
+            asyncio.create_task(self.open(str(detail.path), view, "push", options))
+        else:
+            asyncio.create_task(self.show(str(detail.path), view))
 
     def on_cursor(self, event):
-        set_status("cursor at " + f"{float(event.detail.t):.6g}" + " s")
+        """The cursor moved (a tap, a frame slider): panels that show the moment at the
+        cursor get a new frame."""
+        self.cursor = float(event.detail.t)
+        set_status("cursor at " + f"{self.cursor:.6g}" + " s")
+        for panel_id in list(self.order):
+            if self.info[panel_id].get("follows_cursor"):
+                asyncio.create_task(self.update(panel_id))
+
+    def on_select(self, event):
+        detail = event.detail
+        asyncio.create_task(self._select(str(detail.panel), str(detail.table),
+                                         json.loads(str(detail.rows))))
+
+    async def _select(self, source, table, rows):
+        """Rows chosen in panel ``source``: every other panel that shows that table follows
+        (rebuilt when a control shows the choice), then draws new frames."""
+        request = {"panel": source, "table": table, "rows": rows, "window": self.window_spec()}
+        reply = await self.viewer.call("view_select", json.dumps(request))
+        if not reply.get("ok"):
+            box = el("panel-" + source)
+            if box is not None:
+                self._error(box, reply["error"]["message"])
+            return
+        for changed in reply.get("panels") or []:
+            panel_id = changed["panel_id"]
+            if panel_id not in self.info:
+                continue
+            if changed.get("rebuild"):
+                await window.nwbscopeViews.embed(panel_id, changed["rebuild"]["doc"],
+                                                 "body-" + panel_id,
+                                                 self.info[panel_id]["time_based"])
+            await self.update(panel_id)
 
     def on_click(self, event):
         target = event.target

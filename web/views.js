@@ -8,7 +8,10 @@
 //   nwbscope-window {panel, start, end}   a panel's x range moved (others already follow)
 //   nwbscope-cursor {panel, t}            the cursor was set by a tap
 //   nwbscope-option {panel, name, value}  a control inside a panel changed
-//   nwbscope-open   {path, t}             open an object's view at time t (alignment view)
+//   nwbscope-open   {path, t, view, options} open an object's view (t: move the window
+//                                          there, null: keep it; view, options: may be null)
+//   nwbscope-select {panel, table, rows}  rows of a table were chosen inside a panel (probe
+//                                          channels, a ROI): the other panels follow
 //   nwbscope-frame  {panel, seq, complete} a frame was drawn (tests and benchmarks wait on it)
 // Names inside each document (x_range, cursor, status, sources) come from
 // nwbscope/views/bokeh_kit.py.
@@ -153,7 +156,21 @@ const V = {
   },
 
   openAt(path, t) {  // from the alignment view: open that object's view at that time
-    document.dispatchEvent(new CustomEvent("nwbscope-open", {detail: {path, t}}));
+    document.dispatchEvent(new CustomEvent("nwbscope-open", {detail: {
+      path, t, view: null, options: null}}));
+  },
+
+  // open an object's view (a reference in a table, a ROI's trace), the window kept
+  // unless t is a number; options are the view's own (JSON-ready), or null
+  openView(path, view, options, t) {
+    document.dispatchEvent(new CustomEvent("nwbscope-open", {detail: {
+      path, t: (typeof t === "number") ? t : null, view: view || null,
+      options: options ? JSON.stringify(options) : null}}));
+  },
+
+  select(panelId, table, rows) {  // rows (numbers) of a table chosen inside a panel
+    document.dispatchEvent(new CustomEvent("nwbscope-select", {detail: {
+      panel: panelId, table, rows: JSON.stringify(Array.from(rows || []))}}));
   },
 
   option(panelId, name, value) {

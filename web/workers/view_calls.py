@@ -65,7 +65,9 @@ def window_of(spec):
 
     if not spec:
         return None
-    return TimeWindow(float(spec["start"]), float(spec["end"]), int(spec.get("width", 1000)))
+    cursor = spec.get("cursor")
+    return TimeWindow(float(spec["start"]), float(spec["end"]), int(spec.get("width", 1000)),
+                      None if cursor is None else float(cursor))
 
 
 def view_open(session, request):
@@ -85,6 +87,15 @@ def view_option(session, request):
         return {"rebuild": group.rebuild(request["panel"],
                                          window_of(request.get("window"))).as_dict()}
     return {"rebuild": None}
+
+
+def view_select(session, request):
+    """``{table, rows, panel?, window?}`` (rows of a table chosen in a panel) → ``{"panels":
+    [{"panel_id", "rebuild": doc | None}]}``: the other panels that changed."""
+    changed = panels(session).select(request["table"], request.get("rows") or [],
+                                     request.get("panel"), window_of(request.get("window")))
+    return {"panels": [{"panel_id": pid, "rebuild": doc.as_dict() if doc else None}
+                       for pid, doc in changed.items()]}
 
 
 def view_close(session, panel_id):

@@ -391,6 +391,15 @@ def view_option(request_json):
         return failure(exc, "change the view")
 
 
+def view_select(request_json):
+    try:
+        import view_calls
+
+        return answer(**view_calls.view_select(_session(), json.loads(request_json)))
+    except Exception as exc:  # noqa: BLE001 - shown in the panel that chose
+        return failure(exc, "choose the rows")
+
+
 def view_close(panel_id):
     try:
         import view_calls
@@ -434,6 +443,7 @@ sync.view_open = view_open
 sync.view_update = view_update
 sync.view_option = view_option
 sync.view_close = view_close
+sync.view_select = view_select
 sync.init = init
 sync.open_url = open_url
 sync.open_probed = open_probed

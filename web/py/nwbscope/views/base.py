@@ -86,6 +86,13 @@ class View:
         """Data for ``window``; yield coarse frames first when a window reads much."""
         raise NotImplementedError
 
+    def select_rows(self, table: str, rows: list[int]) -> str:
+        """Rows of the table at path ``table`` were chosen in another panel (channels
+        box-selected on a probe, a ROI clicked): "" when this view does not show that table,
+        "frames" when only new frames are needed, "rebuild" when its figure must be rebuilt
+        (a control shows the choice). ``rows`` are row numbers, not ids."""
+        return ""
+
     # -- options ------------------------------------------------------------------------------
     def set_option(self, name: str, value: Any) -> bool:
         """Set one control's value (checked against its record); True when the figure must

@@ -32,6 +32,7 @@ class PanelDoc:
     view: str
     title: str
     time_based: bool
+    follows_cursor: bool  # the page asks for a new frame when the cursor moves
     span: tuple[float, float] | None
     window: tuple[float, float]  # the window the document was built for
     doc: str  # Bokeh's json_item as JSON text: BokehJS needs each model defined before it
@@ -41,6 +42,7 @@ class PanelDoc:
     def as_dict(self) -> dict[str, Any]:
         return {"panel_id": self.panel_id, "path": self.path, "view": self.view,
                 "title": self.title, "time_based": self.time_based,
+                "follows_cursor": self.follows_cursor,
                 "span": list(self.span) if self.span else None,
                 "window": list(self.window), "doc": self.doc,
                 "alternatives": [list(a) for a in self.alternatives]}
@@ -102,6 +104,27 @@ class PanelSet:
     def close(self, panel_id: str) -> None:
         self.panels.pop(panel_id, None)
 
+    def select(self, table: str, rows: list[int], source: str | None = None,
+               window: TimeWindow | None = None) -> dict[str, PanelDoc | None]:
+        """Tell every other panel that ``rows`` of ``table`` were chosen (in panel
+        ``source``); the panels that changed, each with its rebuilt document or None (then
+        only new frames are needed)."""
+        table = "/" + "/".join(p for p in str(table).split("/") if p)
+        try:
+            chosen = sorted({int(r) for r in rows})
+        except (TypeError, ValueError):
+            raise ParameterError("rows", f"rows must be row numbers, got {rows!r}") from None
+        changed: dict[str, PanelDoc | None] = {}
+        for panel_id, instance in list(self.panels.items()):
+            if panel_id == source:
+                continue
+            what = instance.select_rows(table, chosen)
+            if what == "rebuild":
+                changed[panel_id] = self.rebuild(panel_id, window)
+            elif what == "frames":
+                changed[panel_id] = None
+        return changed
+
     def get(self, panel_id: str) -> View:
         try:
             return self.panels[panel_id]
@@ -135,9 +158,11 @@ class PanelSet:
         if path == "/":
             return {"neurodata_type": "NWBFile"}
         node = self.nwb[path]
-        row: dict[str, Any] = {"neurodata_type": text(node.attrs.get("neurodata_type"))}
+        row: dict[str, Any] = {"neurodata_type": text(node.attrs.get("neurodata_type")),
+                               "name": posixpath.basename(path), "path": path}
         if node.kind == "group" and "data" in node and node["data"].kind == "dataset":
             row["data_shape"] = list(node["data"].shape)
+            row["has_data"] = True
         return row
 
     def _document(self, instance: View, window: TimeWindow | None,
@@ -150,7 +175,8 @@ class PanelSet:
         doc = json.dumps(document_json(instance.figure(window)))
         name = posixpath.basename(instance.path) or "file"
         return PanelDoc(instance.panel_id, instance.path, instance.spec.name,
-                        f"{instance.spec.title}: {name}", instance.spec.time_based, span,
+                        f"{instance.spec.title}: {name}", instance.spec.time_based,
+                        instance.spec.follows_cursor, span,
                         (window.start, window.end), doc,
                         tuple((o.name, o.title) for o in others))
 

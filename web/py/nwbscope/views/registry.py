@@ -33,6 +33,8 @@ class ViewSpec:
     time_based: bool = True  # follows the shared time axis and cursor
     default: bool = True  # offered as the click-to-open view (else only from the View menu)
     excluded_types: tuple[str, ...] = ()  # subtypes another view draws (ImageSeries, ...)
+    follows_cursor: bool = False  # draws the moment at the cursor: new frames when it moves
+    fallback: bool = False  # any type (``neurodata_types`` ignored), only when nothing fits
 
     def load(self) -> type:
         """The view class (this is where Bokeh gets imported)."""
@@ -50,8 +52,20 @@ def _series_rank(row: dict[str, Any]) -> bool:
     return _dims(row, 1, 2)
 
 
-# Frames, not traces: the imaging views (a later issue) draw these TimeSeries subtypes.
+def _electrodes_table(row: dict[str, Any]) -> bool:
+    """The electrodes table: its own type (NWB 2.9) or a DynamicTable named electrodes."""
+    return row.get("neurodata_type") == "ElectrodesTable" or row.get("name") == "electrodes"
+
+
+def _has_data(row: dict[str, Any]) -> bool:
+    """A typed group with a ``data`` dataset (the generic view's only requirement)."""
+    return bool(row.get("has_data")) or "data_shape" in row
+
+
+# Frames, not traces: the frames view draws these TimeSeries subtypes.
 IMAGES = ("ImageSeries",)
+ICEPHYS_TABLES = ("IntracellularRecordingsTable", "SimultaneousRecordingsTable",
+                  "SequentialRecordingsTable", "RepetitionsTable", "ExperimentalConditionsTable")
 
 REGISTRY: tuple[ViewSpec, ...] = (
     ViewSpec("electrical", "Traces", ("ElectricalSeries",), "nwbscope.views.traces",
@@ -75,6 +89,32 @@ REGISTRY: tuple[ViewSpec, ...] = (
              "SpectrogramView", _series_rank, default=False, excluded_types=IMAGES),
     ViewSpec("alignment", "Timeseries alignment", ("NWBFile",), "nwbscope.views.alignment",
              "AlignmentView", time_based=False),
+    ViewSpec("frames", "Frames", ("ImageSeries", "IndexSeries"), "nwbscope.views.frames",
+             "FramesView", follows_cursor=True),
+    ViewSpec("images", "Images", ("Images", "Image"), "nwbscope.views.images", "ImagesView",
+             time_based=False),
+    ViewSpec("rois", "ROIs", ("PlaneSegmentation", "ImageSegmentation"), "nwbscope.views.rois",
+             "RoisView", time_based=False),
+    ViewSpec("roi_traces", "ROI traces", ("RoiResponseSeries", "Fluorescence", "DfOverF"),
+             "nwbscope.views.roi_traces", "RoiTracesView"),
+    ViewSpec("probe", "Probe", ("ElectrodesTable", "DynamicTable"), "nwbscope.views.probe",
+             "ProbeView", _electrodes_table, time_based=False),
+    ViewSpec("table", "Table", ("DynamicTable",), "nwbscope.views.table", "TableView",
+             time_based=False),
+    ViewSpec("waveforms", "Waveforms", ("Units",), "nwbscope.views.waveforms", "WaveformsView",
+             time_based=False, default=False),
+    ViewSpec("spike_events", "Spike waveforms", ("SpikeEventSeries",),
+             "nwbscope.views.waveforms", "SpikeEventsView", time_based=False),
+    ViewSpec("pose", "Pose", ("PoseEstimation", "PoseEstimationSeries"), "nwbscope.views.pose",
+             "PoseView", follows_cursor=True),
+    ViewSpec("sweeps", "Sweeps", ("PatchClampSeries", *ICEPHYS_TABLES), "nwbscope.views.sweeps",
+             "SweepsView", time_based=False),
+    ViewSpec("decomposition", "Bands × channels", ("DecompositionSeries",),
+             "nwbscope.views.decomposition", "DecompositionView"),
+    ViewSpec("retinotopy", "Retinotopy maps", ("ImagingRetinotopy",),
+             "nwbscope.views.retinotopy", "RetinotopyView", time_based=False),
+    ViewSpec("generic", "Data", (), "nwbscope.views.generic", "GenericView", _has_data,
+             time_based=False, fallback=True),
 )
 BY_NAME = {spec.name: spec for spec in REGISTRY}
 
@@ -94,10 +134,13 @@ def views_for(row: dict[str, Any], lineage: Sequence[str],
     ``lineage`` is the row's type followed by its ancestors, nearest first (``TetrodeSeries,
     ElectricalSeries, TimeSeries, NWBDataInterface, ...``). A view registered for a nearer
     type comes before one for a farther type; among equals, the registry's order; views
-    with ``default=False`` come after all defaults.
+    with ``default=False`` come after all defaults. A ``fallback`` view fits any type, and
+    only when no other view does.
     """
     found: list[tuple[int, int, int, ViewSpec]] = []
     for order, candidate in enumerate(registry):
+        if candidate.fallback:
+            continue
         depth = next((i for i, t in enumerate(lineage) if t in candidate.neurodata_types),
                      None)
         if depth is None or any(t in candidate.excluded_types for t in lineage[:depth + 1]):
@@ -106,4 +149,7 @@ def views_for(row: dict[str, Any], lineage: Sequence[str],
             continue
         found.append((0 if candidate.default else 1, depth, order, candidate))
     found.sort(key=lambda item: item[:3])
+    if not found and lineage:
+        return [c for c in registry
+                if c.fallback and (c.predicate is None or c.predicate(row))]
     return [item[3] for item in found]
