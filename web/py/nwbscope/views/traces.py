@@ -180,3 +180,17 @@ class ElectricalSeriesView(TimeSeriesView):
 
     def reference(self) -> str:
         return "median" if self.values.get("reference") else "none"
+
+    def select_rows(self, table: str, rows: list[int]) -> str:
+        """Electrodes chosen elsewhere (a probe's box): show the channels recorded on those
+        rows of this series' own electrodes table, as channel choices the control shows;
+        "" when it is another table or none of the rows is a channel here."""
+        electrodes = self.electrodes
+        if electrodes.table is None or table.strip("/") != electrodes.table.strip("/"):
+            return ""
+        wanted = {int(r) for r in rows}
+        channels = [c for c, row in enumerate(electrodes.rows) if row in wanted]
+        if not channels:
+            return ""
+        self.set_option("show", [electrodes.channel_key(c) for c in channels])
+        return "rebuild"
