@@ -88,7 +88,7 @@ def test_tree_rows_carry_their_views(rich_nwb, engine) -> None:
     assert rows[RICH_PATHS["electrical_series"]][0] == "electrical"
     assert rows[RICH_PATHS["extension"]][0] == "electrical"  # TetrodeSeries, via the specs
     assert rows[RICH_PATHS["rate_series"]][0] == "traces"
-    assert rows["/acquisition/video"] == []  # an ImageSeries: a later issue's view
+    assert rows["/acquisition/video"][0] == "frames"  # an ImageSeries: one frame at a time
     units = [r for r in session.children("/") if r["path"] == "/units"][0]
     assert units["views"][0] == "raster"
 

@@ -34,6 +34,9 @@ class NodeInfo:
     n_children: int | None = None
     link: dict[str, str | None] | None = None  # {"kind": "soft"|"external", "target": ...}
     target_kind: str | None = None  # for a link: "group" or "dataset" (None when dangling)
+    # a group with a member named ``data`` (by name: its kind would cost one more object
+    # header per row; the view that opens checks that it is a dataset)
+    has_data: bool = False
 
     @property
     def shape_text(self) -> str | None:
@@ -72,7 +75,9 @@ def describe(node: Any, name: str, path: str, link: LinkInfo | None = None) -> N
         info.dtype = dtype_text(node.dtype)
         info.shape = [int(n) for n in node.shape]
     else:
-        info.n_children = len(node.keys())
+        keys = node.keys()
+        info.n_children = len(keys)
+        info.has_data = "data" in keys
     if link is not None and link.kind != "hard":
         info.target_kind = info.kind
         info.kind = "link"

@@ -161,8 +161,11 @@ class PanelSet:
         row: dict[str, Any] = {"neurodata_type": text(node.attrs.get("neurodata_type")),
                                "name": posixpath.basename(path), "path": path}
         if node.kind == "group" and "data" in node and node["data"].kind == "dataset":
-            row["data_shape"] = list(node["data"].shape)
+            data = node["data"]
+            row["data_shape"] = list(data.shape)
             row["has_data"] = True
+            kind = getattr(getattr(data, "dtype", None), "kind", None)
+            row["data_numeric"] = kind is None or kind in "biuf"  # unknown: maybe numbers
         return row
 
     def _document(self, instance: View, window: TimeWindow | None,

@@ -49,7 +49,8 @@ def _dims(row: dict[str, Any], *allowed: int) -> bool:
 
 
 def _series_rank(row: dict[str, Any]) -> bool:
-    return _dims(row, 1, 2)
+    """Numbers of one or two dimensions (text data, where known, goes to the generic view)."""
+    return _dims(row, 1, 2) and row.get("data_numeric", True)
 
 
 def _electrodes_table(row: dict[str, Any]) -> bool:
@@ -75,6 +76,10 @@ REGISTRY: tuple[ViewSpec, ...] = (
     ViewSpec("events", "Events", ("LabeledEvents", "AnnotationSeries", "IntervalSeries",
                                   "BehavioralEvents", "EventsTable", "AnnotatedEventsTable"),
              "nwbscope.views.events", "EventsView"),
+    ViewSpec("features", "Feature traces", ("AbstractFeatureSeries",),
+             "nwbscope.views.series_extras", "FeatureSeriesView", _series_rank),
+    ViewSpec("optogenetic", "Stimulus traces", ("OptogeneticSeries",),
+             "nwbscope.views.series_extras", "OptogeneticSeriesView", _series_rank),
     ViewSpec("traces", "Traces", ("TimeSeries",), "nwbscope.views.traces", "TimeSeriesView",
              _series_rank, excluded_types=IMAGES),
     ViewSpec("intervals", "Intervals", ("TimeIntervals",), "nwbscope.views.intervals",
