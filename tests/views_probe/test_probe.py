@@ -154,6 +154,8 @@ def test_rows_outside_the_series_or_another_table_change_nothing(nwb):
     assert view.values["show"] == []
     assert view.select_rows(ELECTRODES, [4]) == "rebuild"
     assert view.channels() == [vp.SERIES_ROWS.index(4)]
+    assert view.select_rows(ELECTRODES, []) == "rebuild"  # the selection cleared: all again
+    assert view.values["show"] == [] and len(view.channels()) == len(vp.SERIES_ROWS)
 
 
 def test_probe_view_is_offered_for_the_electrodes_table(path: Path):

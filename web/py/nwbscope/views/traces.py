@@ -184,10 +184,16 @@ class ElectricalSeriesView(TimeSeriesView):
     def select_rows(self, table: str, rows: list[int]) -> str:
         """Electrodes chosen elsewhere (a probe's box): show the channels recorded on those
         rows of this series' own electrodes table, as channel choices the control shows;
-        "" when it is another table or none of the rows is a channel here."""
+        "" when it is another table or none of the rows is a channel here. An empty choice
+        (the probe's selection cleared) shows every channel again."""
         electrodes = self.electrodes
         if electrodes.table is None or table.strip("/") != electrodes.table.strip("/"):
             return ""
+        if not rows:
+            if not self.values.get("show"):
+                return ""
+            self.set_option("show", [])
+            return "rebuild"
         wanted = {int(r) for r in rows}
         channels = [c for c, row in enumerate(electrodes.rows) if row in wanted]
         if not channels:
