@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NotFoundError, ParameterError
+from ..errors import CorruptFileError, NotFoundError, ParameterError
 from ..h5.api import ObjectRef
 from .values import dtype_text, text, text_list
 
@@ -223,3 +223,157 @@ class Table:
             items.append(inner[begin - first: min(end - first, shown)])
             begin = end
         return items
+
+    # -- rows anywhere in the table (pages, sorted pages, whole columns) ----------------------
+    def check(self) -> list[str]:
+        """What makes the table inconsistent, as sentences (empty: nothing found).
+
+        Cheap on purpose (shapes, and the last value of each outermost index): a view runs it
+        before its first page, so a short column or an index past its data is named instead
+        of showing rows that belong to no one.
+        """
+        problems = []
+        for column in self.columns.values():
+            if not column.ragged:
+                length = column.data_shape[0] if column.data_shape else 0
+                if length != self.n_rows:
+                    problems.append(f"column {column.name!r} has {length} values for "
+                                    f"{self.n_rows} rows")
+                continue
+            index = self.group[column.index_paths[0]]
+            length = int(index.shape[0]) if index.shape else 0
+            if length != self.n_rows:
+                problems.append(f"the index of column {column.name!r} has {length} entries "
+                                f"for {self.n_rows} rows")
+                continue
+            paths = [*column.index_paths[1:], column.path]
+            for outer, inner in zip(column.index_paths, paths, strict=True):
+                dataset = self.group[outer]
+                size = self.group[inner].shape
+                if dataset.shape and dataset.shape[0] and int(dataset[-1]) > (
+                        size[0] if size else 0):
+                    problems.append(f"the index of column {column.name!r} ends at "
+                                    f"{int(dataset[-1])}, past the {size[0] if size else 0} "
+                                    f"values of {inner.rsplit('/', 1)[-1]}")
+                    break
+        return problems
+
+    def take(self, name: str, rows: Any) -> np.ndarray:
+        """One value per row of a plain column (``id`` included) at ``rows``, in their
+        order: rows near each other (within a chunk) are read together, far ones apart, so
+        a sorted page reads the chunks under its rows and not the span between them."""
+        path = self.group["id"].path if name == "id" else self.column(name).path
+        return take(self.group[path], rows)
+
+    def lengths(self, name: str, rows: Any = None) -> np.ndarray:
+        """How many items each row of a ragged column holds (outermost level), at ``rows``
+        (all rows when None): only its outermost index is read, never the data."""
+        column = self.column(name)
+        if not column.ragged:
+            raise ParameterError("column", f"{name!r} of {self.path} is not a ragged column")
+        index = self.group[column.index_paths[0]]
+        if rows is None:
+            ends = np.asarray(index[:] if self.n_rows else np.zeros(0), dtype=np.int64)
+            return np.diff(np.concatenate([[0], ends])).astype(np.int64)
+        rows = np.asarray(rows, dtype=np.int64)
+        ends = take(index, rows).astype(np.int64)
+        before = np.zeros(len(rows), dtype=np.int64)
+        later = rows > 0
+        if np.any(later):
+            before[later] = take(index, rows[later] - 1)
+        return ends - before
+
+    def cells(self, name: str, rows: Any = None) -> list[Any]:
+        """Whole cells at ``rows`` (all rows when None): plain values, or for a ragged column
+        an array per row (a list of arrays per row when doubly ragged), as pynwb gives them.
+        Runs of neighbouring rows are read with one request per index level and column."""
+        column = self.column(name)
+        if rows is None:
+            rows = np.arange(self.n_rows, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64)
+        if not column.ragged:
+            return list(self.take(name, rows))
+        found: dict[int, Any] = {}
+        for start, stop in runs(np.unique(rows), 8):
+            for row, cell in zip(range(start, stop),
+                                 self._ragged_cell(column, 0, start, stop), strict=True):
+                found[row] = cell
+        return [found[int(r)] for r in rows]
+
+    def to_dataframe(self) -> Any:
+        """The whole table as a pandas DataFrame indexed by ``id``: columns in ``colnames``
+        order, then datasets ``colnames`` forgot (pynwb finds those too), valued as pynwb's
+        ``to_dataframe(index=True)`` gives them: ragged cells as arrays (a list of arrays
+        when doubly ragged), regions as row numbers. One difference: an object reference is
+        the target's path (pynwb gives the object it read).
+
+        Reads every column whole: for the viewer's pages use ``take``/``cells`` instead.
+        """
+        import pandas as pd  # here, not at import: the tree shows before pandas loads
+
+        problems = self.check()
+        if problems:
+            raise CorruptFileError(f"{self.path} is not a consistent table: "
+                                   + "; ".join(problems) + ".")
+        data: dict[str, Any] = {}
+        for name, column in self.columns.items():
+            if column.ragged or len(column.data_shape) > 1:
+                data[name] = self.cells(name)
+            else:
+                values = _read_all(self.group[column.path])
+                data[name] = [v.path if isinstance(v, ObjectRef) else v
+                              for v in values] if values.dtype.kind == "O" else values
+        index = pd.Index(self.ids(), name="id")
+        return pd.DataFrame(data, index=index, columns=list(self.columns))
+
+    def __repr__(self) -> str:
+        kind = text(self.group.attrs.get("neurodata_type")) or "DynamicTable"
+        columns = ", ".join(
+            f"{c.name} ({c.kind.replace('_', ' ')} {c.dtype}"
+            + (f" -> {c.target_table})" if c.target_table else ")")
+            for c in self.columns.values())
+        return (f"<{kind} {self.path}: {self.n_rows} rows, {len(self.columns)} columns: "
+                f"{columns or 'none'}>")
+
+
+def runs(rows: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Sorted unique ``rows`` as ``[start, stop)`` runs, split where two rows are more than
+    ``gap`` apart: each run is read as one slice."""
+    if not len(rows):
+        return []
+    cuts = np.nonzero(np.diff(rows) > gap)[0]
+    starts = np.concatenate([[rows[0]], rows[cuts + 1]])
+    stops = np.concatenate([rows[cuts], [rows[-1]]]) + 1
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def take(dataset: Any, rows: Any) -> np.ndarray:
+    """``dataset[rows]`` for rows in any order, read as runs no wider than a chunk apart
+    (the facade reads the bounding box of an index list: a sorted page would read it all)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    size = int(dataset.shape[0]) if dataset.shape else 0
+    if len(rows) and (rows.min() < 0 or rows.max() >= size):
+        raise ParameterError("rows", f"rows {int(rows.min())}..{int(rows.max())} are outside "
+                             f"the {size} values of {dataset.path}")
+    if size and len(rows) == size and rows[0] == 0 and np.all(np.diff(rows) == 1):
+        return _read_all(dataset)  # the whole column (a sort key): one plain read
+    chunks = dataset.storage.chunks
+    gap = max(int(chunks[0]) if chunks else 64, 1)
+    unique = np.unique(rows)
+    parts, where = [], []
+    for start, stop in runs(unique, gap):
+        block = np.asarray(dataset[start:stop])
+        picked = unique[(unique >= start) & (unique < stop)]
+        parts.append(block[picked - start])
+        where.append(picked)
+    if not parts:
+        return np.asarray(dataset[0:0])
+    values = np.concatenate(parts)
+    return values[np.searchsorted(np.concatenate(where), rows)]
+
+
+def _read_all(dataset: Any) -> np.ndarray:
+    """A whole dataset as an array (an empty one without a read)."""
+    if dataset.shape and int(dataset.shape[0]) == 0:
+        return np.asarray(dataset[0:0])
+    return np.asarray(dataset[()] if not dataset.shape else dataset[:])

@@ -80,7 +80,7 @@ def column_kind(column: Column) -> ColumnKind:
         return "text"
     try:
         kind = np.dtype(column.dtype).kind
-    except TypeError:
+    except (TypeError, ValueError):  # a compound or reference dtype text: no numbers
         return "other"
     return "numeric" if kind in "iuf" else "other"
 
