@@ -12,7 +12,7 @@ from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import common, report_scale  # noqa: E402
+from bench import common, report_scale, report_views2  # noqa: E402
 from bench.fmt import against, mb, num, sec, verdict  # noqa: E402
 from bench.report_browser import browser_full_walk, browser_section  # noqa: E402
 from bench.report_views import engines_section, views_section  # noqa: E402
@@ -310,6 +310,7 @@ def write(results: dict[str, Any], analysis: list[str], path: Path = DOC) -> Pat
     lines += sort_section(results.get("sort_page"))
     lines += load_section(results.get("broker_load"))
     lines += report_scale.sections(results.get("scale") or {})
+    lines += report_views2.sections(results.get("views2") or {})
     lines += ["## Where the time and the bytes go", "", *analysis, ""]
     lines += METHOD
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,15 +17,14 @@ from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import common  # noqa: E402
+from bench import common, doc_sections  # noqa: E402
 
 DOC = common.ROOT / "docs" / "performance.md"
 PARTS = ("queue", "store_s3", "slurm")
 HEADINGS = {"queue": "## Scale out: the job queue with many workers",
             "store_s3": "## Scale out: the store on S3 (SeaweedFS)",
             "slurm": "## Scale out: Slurm, submit to running"}
-#: A new section goes before this one (the analysis), or at the end.
-BEFORE = "## Where the time and the bytes go"
+BEFORE = doc_sections.BEFORE
 STORE_GOAL = 0.70
 
 
@@ -168,21 +167,8 @@ def sections(results: dict[str, dict[str, Any] | None]) -> list[str]:
 
 
 def splice(results: dict[str, dict[str, Any] | None], path: Path = DOC) -> Path:
-    """Replace the three scale sections of ``path`` (each from its heading to the next
-    ``## ``), inserting any that is missing before the analysis; nothing else changes."""
-    lines = path.read_text().splitlines()
-    for name, make in (("queue", queue_section), ("store_s3", store_section),
-                       ("slurm", slurm_section)):
-        new = make(results.get(name))
-        while new and not new[-1]:
-            new.pop()
-        start = next((i for i, line in enumerate(lines) if line == HEADINGS[name]), None)
-        if start is None:
-            start = end = next((i for i, line in enumerate(lines) if line == BEFORE),
-                               len(lines))
-        else:
-            end = next((i for i in range(start + 1, len(lines))
-                        if lines[i].startswith("## ")), len(lines))
-        lines = [*lines[:start], *new, "", *lines[end:]]
-    path.write_text("\n".join(lines).rstrip() + "\n")
-    return path
+    """Replace the three scale sections of ``path``, inserting any that is missing before
+    the analysis; nothing else changes."""
+    makers = (("queue", queue_section), ("store_s3", store_section), ("slurm", slurm_section))
+    return doc_sections.splice(path, [(HEADINGS[name], make(results.get(name)))
+                                      for name, make in makers], BEFORE)

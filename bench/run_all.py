@@ -9,6 +9,8 @@
                                    # replaces only its section of the doc, keeps the rest
     python3 bench/run_all.py --quick --parts queue store_s3 slurm --splice-scale
                                    # the scale-out parts (issue #13) alone, their sections only
+    python3 bench/run_all.py --parts views_imaging views_rois views_table --splice-views2
+                                   # the Views II parts (issue #12) alone, their sections only
 
 Each part runs in its own process with a time limit, so one that fails or hangs is reported
 in the doc as such and the others still run. Old figures are removed first: the doc only ever
@@ -26,11 +28,20 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import analysis, common, report, report_scale, report_views  # noqa: E402
+from bench import (  # noqa: E402
+    analysis,
+    common,
+    report,
+    report_scale,
+    report_views,
+    report_views2,
+)
 from bench.make_big_nwb import RECIPES, make, path_of  # noqa: E402
 
 PARTS = ["walk", "browser", "store", "jobs", "engines", "views", "sort", "load",
-         *report_scale.PARTS]
+         *report_scale.PARTS, *report_views2.PARTS]
+# parts that read none of the big NWB files (the scale-out and Views II parts make their own)
+OWN_FILES = {*report_scale.PARTS, *report_views2.PARTS}
 
 
 def build_site() -> dict:
@@ -86,6 +97,7 @@ def commands(quick: bool, site: str) -> dict[str, tuple[list[str], int]]:
             cmd += ["--duration", "30"]
         cmds["jobs"] = (cmd, 1800)
     cmds.update(report_scale.commands(quick))
+    cmds.update(report_views2.commands(quick, site))
     return cmds
 
 
@@ -123,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="replace only the browser start-up section of the doc")
     parser.add_argument("--splice-scale", action="store_true",
                         help="replace only the scale-out sections (queue, store_s3, slurm)")
+    parser.add_argument("--splice-views2", action="store_true",
+                        help="replace only the Views II sections (frames, ROIs, tables)")
     args = parser.parse_args(argv)
     if not args.report_only:
         measure(args.parts, args.quick)
@@ -130,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         path = report.splice_browser(common.read_result("browser"))
     elif args.splice_scale:
         path = report_scale.splice(report_scale.read_results())
+    elif args.splice_views2:
+        path = report_views2.splice(report_views2.read_results())
     else:
         path = report.write(*assemble())
     print(f"\nwrote {path.relative_to(common.ROOT)}")
@@ -144,21 +160,23 @@ def measure(parts: list[str], quick: bool) -> None:
     produced = {"walk": ["walk_cpython_big"], "browser": ["browser"], "store": ["store"],
                 "jobs": ["job_overhead"], "engines": ["bench_engines"], "views": ["views"],
                 "sort": ["sort_page"], "load": ["broker_load"],
-                **{name: [f"scale_{name}", f"{name}_raw"] for name in report_scale.PARTS}}
+                **{name: [f"scale_{name}", f"{name}_raw"] for name in report_scale.PARTS},
+                **{name: [name] for name in report_views2.PARTS}}
     stale = {stem for part in parts for stem in produced[part]}
     for old in common.RESULTS.glob("*.json"):  # only the parts run now: the others' stay
         if old.stem in stale and old.stem not in KEPT_RESULTS:
             old.unlink()
     context: dict = {"machine": common.machine(), "quick": quick}
-    if not set(parts) - set(report_scale.PARTS):  # keep the files and layout of the last run
+    if not set(parts) - OWN_FILES:  # keep the files and layout of the last run
         context = {**(common.read_result("run_all") or {}), **context}
-    # the scale parts read none of the NWB files: run alone, they make none
-    for name in RECIPES if set(parts) - set(report_scale.PARTS) else ():
+    # the scale and Views II parts read none of these NWB files: run alone, they make none
+    for name in RECIPES if set(parts) - OWN_FILES else ():
         info = context[f"file_{name}"] = make(RECIPES[name])
         print(f"{name}: {info['bytes'] / 1e6:.1f} MB, {info['objects']} objects", flush=True)
-    if set(parts) - set(report_scale.PARTS):
+    if set(parts) - OWN_FILES:
         context["layout"] = analysis.layout(path_of("big"))
-    site = build_site() if {"browser", "views"} & set(parts) else {"path": "dist/site"}
+    in_browser = {"browser", "views", *report_views2.PARTS}
+    site = build_site() if in_browser & set(parts) else {"path": "dist/site"}
     context["machine"]["site"] = site
     cmds = commands(quick, str(common.ROOT / site["path"]))
     runs = {name: run_part(name, *cmds[name]) for name in parts if name in cmds}
@@ -170,6 +188,9 @@ def measure(parts: list[str], quick: bool) -> None:
     for name in report_scale.PARTS:
         if name in runs:
             report_scale.collect(name, runs[name])
+    for name in report_views2.PARTS:
+        if name in runs:
+            report_views2.collect(name, runs[name])
     for name, key, what in (("walk", "walk_cpython_big", "walk_cpython.py"),
                             ("browser", "browser", "browser_cold_start.py"),
                             ("store", "store", "bench_store.py")):
@@ -212,7 +233,8 @@ def assemble() -> tuple[dict, list[str]]:
                "engines_before": report_views.read_before(),
                "views": common.read_result("views"),
                "browser_reference": common.read_result(report_views.TREE_REFERENCE),
-               "scale": report_scale.read_results()}
+               "scale": report_scale.read_results(),
+               "views2": report_views2.read_results()}
     return results, analysis.analysis(results)
 
 
