@@ -231,12 +231,15 @@ def test_three_dimensional_data_and_no_time_base(files, engine: str) -> None:
     shape = str(ODD["data_3d"]["shape"])
     with open_file(files[1], engine=engine) as f:
         panels = PanelSet(f)
-        for view in (None, "traces", "spectrogram"):
+        for view in ("traces", "spectrogram"):
             with pytest.raises(ViewError, match=re.escape(f"shape {shape}")):
                 panels.open(ODD["data_3d"]["path"], view)
         with pytest.raises(ViewError, match="no time base"):
             panels.open(ODD["no_timebase"]["path"])
         assert panels.panels == {}  # a failed open leaves no panel behind
+        # no trace view draws 3-D data: it opens in the generic view, which says its shape
+        doc = panels.open(ODD["data_3d"]["path"])
+        assert doc.view == "generic" and doc.alternatives == ()
 
 
 def test_channel_choice_by_location(mixed: Path, engine: str) -> None:
