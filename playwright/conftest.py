@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("NWBSCOPE_TEST_SITE") or ROOT / "dist" / "site")
 # The views' fixture recipes: each module's ``ensure_files(folder)`` writes its files once
 VIEW_FIXTURES = ("view_imaging_files", "view_ophys_files", "view_table_files",
-                 "view_probe_files", "view_icephys_files", "view_misc_files")
+                 "view_probe_files", "view_icephys_files", "view_misc_files",
+                 "view_video_files")
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]

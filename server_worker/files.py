@@ -12,6 +12,10 @@ decided by the file itself, at registration and again at every serve (``open_che
 - the bytes sent are read from the very file that was checked (``ranges.OpenFileResponse``),
   so a registered path swapped for a symlink to a secret publishes nothing.
 
+The external files an NWB file names (a video beside it) are served under its id, at the
+address the viewer resolves them to, by ``files_external`` (only those names, only in the NWB
+file's folder or below).
+
 A symlink is registered as given: its URL carries the link's name and each serve follows it
 anew. The demo file lies in the data directory, so it keeps its own route, ``/files/demo.nwb``;
 registering it answers that URL.
@@ -261,20 +265,34 @@ def demo_file(settings: SettingsDep) -> Response:
     return OpenFileResponse(file, path, headers=NO_CACHE, media_type="application/x-hdf5")
 
 
-@router.head("/files/{file_id}/{name}", operation_id="head_registered_file",
+@router.head("/files/{file_id}/{name:path}", operation_id="head_registered_file",
              include_in_schema=False)
-@router.get("/files/{file_id}/{name}", operation_id="registered_file")
+@router.get("/files/{file_id}/{name:path}", operation_id="registered_file")
 def registered_file(file_id: str, name: str, request: Request, registry: RegistryDep,
                     settings: SettingsDep) -> Response:
     """A registered file, checked again now: its path may lead elsewhere since it was
-    registered. Messages name the file, never its local path (no token is asked here)."""
+    registered. Messages name the file, never its local path (no token is asked here).
+    Another name under its id is one of the external files it names (``files_external``)."""
     path = registry.lookup(file_id)
-    if path is None or path.name != name:
+    if path is None:
         raise HTTPException(404, "No such file is being served (register it with nwbscope open).")
+    refused = refused_places(settings, request.app.state.store)
     try:
-        file = open_checked(path, refused_places(settings, request.app.state.store))
+        file = open_checked(path, refused)
     except Refusal as refusal:
+        if path.name != name:
+            raise HTTPException(404, "No such file is being served.") from None
         status = 403 if refusal.status == 403 else 404
         raise HTTPException(status, f"{name} is no longer served: its path {refusal.reason} "
                                     "now (fix it and run nwbscope open again).") from None
-    return OpenFileResponse(file, path, headers=NO_CACHE)
+    if path.name == name:
+        return OpenFileResponse(file, path, headers=NO_CACHE)
+    from .files_external import open_external  # it uses this module's checks
+
+    try:
+        with file:
+            external = open_external(path, file, name, refused)
+    except Refusal as refusal:
+        status = 403 if refusal.status == 403 else 404
+        raise HTTPException(status, f"{name} is not served: it {refusal.reason}.") from None
+    return OpenFileResponse(external, path.parent / name, headers=NO_CACHE)

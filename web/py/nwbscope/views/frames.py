@@ -19,7 +19,9 @@ An ImageSeries whose frames are in external files (a video beside the NWB file):
 Div holds a ``<video>`` element, and source ``video_frame`` (``index``, ``t``, ``file``,
 ``video_t``; ``data.video``) says which file holds the cursor's frame and where in it; a
 ``CustomJS`` loads that file and seeks to that time. When the file cannot be played (or the
-NWB file has no address: a dropped file) the ``external_note`` Div names the files.
+NWB file has no address: a dropped file) the ``external_note`` Div names the files. The
+``video_play`` button plays the video, and the video then moves the shared cursor
+(``PLAY_JS``); a frame that arrives while it plays does not seek it.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ from .window import TimeWindow
 SLIDER = "frame_slider"
 MICROSCOPY = ("TwoPhotonSeries", "OnePhotonSeries")  # 4-D data: planes, never colour
 VIDEO_SOURCE = "video_frame"
-VIDEO_HTML = ("<video muted playsinline preload='auto' "
-              "style='max-width:100%;max-height:480px;background:#000'></video>")
+VIDEO_HTML = ("<video muted playsinline preload='auto' style='height:360px;max-width:100%;"
+              "background:#000'></video>")  # one height: small videos scaled up
 # A frame for the <video>: the slider follows, the file is loaded when it changes, the
 # video seeks to the frame's time in it. A file that cannot be played: the note says so.
 VIDEO_JS = """
@@ -73,12 +75,38 @@ if (!video.dataset.watched) {
     note.text = "<p style='color:#b71c1c'>Could not play " + video.src + ". " + names + "</p>";
   });
 }
+if (!video.paused) return;  // playing: the video moves the cursor (PLAY_JS), not back
 const url = urls[d.file[0]], at = d.video_t[0];
 if (video.dataset.url !== url) { video.dataset.url = url; video.src = url; }
 const seek = () => { video.currentTime = at; };
 if (video.readyState >= 1) seek(); else video.addEventListener('loadedmetadata', seek,
                                                                 {once: true});
 """
+# The play button: the video plays on its own, and each time it reports (``timeupdate``,
+# about 4 per second) the cursor goes to the series time it shows, so every panel follows.
+PLAY_JS = """
+const view = Bokeh.index.find_one(player);
+const root = view ? (view.shadow_el || view.el) : null;
+const video = root ? root.querySelector('video') : null;
+if (!video || !video.src) return;
+if (!video.dataset.playWatched) {
+  video.dataset.playWatched = '1';
+  const follow = () => {
+    const k = source.data.file && source.data.file.length ? source.data.file[0] : 0;
+    if (window.nwbscopeViews) window.nwbscopeViews.cursor(panel, starts[k] + video.currentTime);
+  };
+  video.addEventListener('timeupdate', () => { if (!video.paused) follow(); });
+  video.addEventListener('play', () => { button.label = PAUSE; });
+  video.addEventListener('pause', () => {  // to the frame last sent for the cursor: when the
+    button.label = PLAY;                   // cursor did not change, no new frame comes
+    follow();
+    const d = source.data;
+    if (d.video_t && d.video_t.length) video.currentTime = d.video_t[0];
+  });
+}
+if (video.paused) video.play().catch(() => { button.label = PLAY; }); else video.pause();
+"""
+PLAY, PAUSE = "\u25b6 Play", "\u275a\u275a Pause"
 TIMES_SOURCE = "frame_times"
 MAX_TIMES_IN_DOCUMENT = 1_000_000  # timestamps carried to the slider (8 MB at most)
 SLIDER_JS = """
@@ -231,7 +259,7 @@ class FramesView(View):
     def _video_figure(self, window: TimeWindow) -> Any:
         """The external files' note and, when they have addresses, a <video> kept at the
         cursor's frame (``VIDEO_JS``) with the frame slider."""
-        from bokeh.models import ColumnDataSource, CustomJS, Div
+        from bokeh.models import Button, ColumnDataSource, CustomJS, Div
 
         from .bokeh_kit import assemble
 
@@ -247,7 +275,13 @@ class FramesView(View):
         source.js_on_change("data", CustomJS(code=VIDEO_JS, args={
             "source": source, "player": player, "note": note, "slider": slider,
             "urls": list(video.urls), "names": names}))
-        return assemble(self, player, slider, note)
+        button = Button(name="video_play", label=PLAY, width=110)
+        starts = [video.time.time_of(min(f, video.time.n_samples - 1))
+                  for f in video.starting_frame]  # the series time of each file's start
+        button.js_on_event("button_click", CustomJS(code=PLAY_JS, args={
+            "player": player, "source": source, "button": button, "panel": self.panel_id,
+            "starts": starts, "PLAY": PLAY, "PAUSE": PAUSE}))
+        return assemble(self, player, button, slider, note)
 
     def frames(self, window: TimeWindow) -> Iterator[Frame]:
         if self.external:

@@ -14,7 +14,9 @@ Sources: ``pose_points`` (``x``, ``y``, ``name``, ``color``, ``t``: the keypoint
 cursor, tracked ones only), ``pose_edges`` (``x0``, ``y0``, ``x1``, ``y1``: skeleton edges
 whose ends are both tracked), ``pose_tracks`` (``xs``, ``ys``, ``color``, ``name``: paths
 over the window, NaN gaps where tracking was lost), ``pose_time`` (``xs`` times, ``ys`` the
-x coordinate, per keypoint).
+x coordinate, per keypoint). Over a source video the page can play (``views.pose_video``):
+``pose_video`` (which file and time) and ``pose_video_image`` (the decoded frame, under the
+keypoints).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..errors import ViewError
 from .base import Frame, View
 from .data.pose import PoseLayout, keypoint_series, keypoints_at, read_pose, trajectories
 from .data.series import SeriesTime
+from .data.video import ExternalVideo
 from .window import TimeWindow
 
 POINTS_SOURCE = "pose_points"
@@ -50,6 +53,15 @@ class PoseView(View):
         if not hasattr(self, "_layout"):
             self._layout = read_pose(self.nwb, self.path)
         return self._layout
+
+    @property
+    def video(self) -> ExternalVideo | None:
+        """The source video drawn under the keypoints (``pose_video``), or None."""
+        if not hasattr(self, "_video"):
+            from .pose_video import overlay_video
+
+            self._video = overlay_video(self.nwb, self.layout)
+        return self._video
 
     @property
     def series(self) -> list[SeriesTime | None]:
@@ -84,6 +96,13 @@ class PoseView(View):
         plot.toolbar.logo = None
         plot.x_range.name, plot.y_range.name = "pose_x_range", "pose_y_range"
         plot.y_range.flipped = layout.pixels
+        video_note = None
+        if self.video is not None:  # first: the frame lies under everything else
+            from .data.video import describe
+            from .pose_video import add_overlay
+
+            names = describe(self.video, self.nwb.group(layout.video_path or ""))
+            video_note = add_overlay(plot, self.video, layout, names)
         if layout.dimensions:  # the video frame's outline: the ranges (equal scales) hold it
             width, height = layout.dimensions
             plot.quad(left=[0.0], right=[width], bottom=[0.0], top=[height], fill_alpha=0.0,
@@ -110,7 +129,7 @@ class PoseView(View):
                                                          "name": []})
         against_time.multi_line(xs="xs", ys="ys", source=times, line_color="color",
                                 line_width=1)
-        return assemble(self, plot, against_time)
+        return assemble(self, plot, video_note, against_time)
 
     def frames(self, window: TimeWindow) -> Iterator[Frame]:
         layout, series = self.layout, self.series
@@ -161,19 +180,29 @@ class PoseView(View):
         status = (f"{len(shown)} of {len(layout.nodes)} keypoints at {t:.6g} s"
                   + (f" (sample {frame_index})" if frame_index >= 0 else "")
                   + f" · paths over {window.start:.6g} to {window.end:.6g} s")
-        yield Frame(sources={POINTS_SOURCE: points, EDGES_SOURCE: edges,
-                             TRACKS_SOURCE: _columns(tracks), TIME_SOURCE: _columns(against)},
-                    status=status, notes=tuple(notes))
+        sources = {POINTS_SOURCE: points, EDGES_SOURCE: edges,
+                   TRACKS_SOURCE: _columns(tracks), TIME_SOURCE: _columns(against)}
+        if self.video is not None:  # the frame of the drawn sample's time
+            from .pose_video import VIDEO_SOURCE, overlay_columns
+
+            drawn = at.times[shown[0]] if shown.size else t
+            sources[VIDEO_SOURCE], phrase = overlay_columns(self.video, float(drawn))
+            status += " · " + phrase
+        yield Frame(sources=sources, status=status, notes=tuple(notes))
 
 
     def video_note(self) -> str:
-        """The source video's files (the video itself is not drawn under the keypoints)."""
+        """The source video's files, and whether it is drawn under the keypoints."""
         layout = self.layout
         if layout.video_path is not None:
             from .data.video import describe, read_external
 
             try:
                 group = self.nwb.group(layout.video_path)
+                if self.video is not None:
+                    from .pose_video import overlay_note
+
+                    return overlay_note(self.video, group)
                 return describe(read_external(self.nwb, group), group) + (
                     " The keypoints are drawn without it.")
             except ViewError:
