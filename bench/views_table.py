@@ -12,8 +12,10 @@ Two measures, both over loopback HTTP from ``range_server.py`` child processes:
   ``nwbscope build --out``); each run is a fresh browser. Open the file, then the table view
   (``nwbscopeViews.openView``) → its first complete frame painted; page changes (the page
   control's value set, as typing does) → frame painted; sort by ``x`` → first sorted page
-  painted (the sort reads ``x`` whole), then a sorted page change. Skipped without a site or
-  Chromium.
+  painted (the sort reads ``x`` whole), then a sorted page change; the bytes and requests
+  the data server saw for each, and the first page's split (``first_*_s``: the worker's
+  open, the reply's arrival, BokehJS's embed, the worker's first frame). Skipped without a
+  site or Chromium.
 - **cpython**: the same data step in CPython through ``nwbscope.open(url)`` (pyfive engine):
   ``TablePages(...).page(...)`` timed directly, without Bokeh or a browser.
 
@@ -43,6 +45,14 @@ _OPEN = """([path, view]) => { const t = performance.now();
   window.nwbscopeViews.openView(path, view, null, null); return t; }"""
 _FIRST_PANEL = "() => { const p = document.querySelector('#views section.panel[data-panel]');" \
                " return p ? p.dataset.panel : null; }"
+_TIME_EMBED = """() => { const V = window.nwbscopeViews, embed = V.embed.bind(V);
+  window.__embeds = [];
+  V.embed = async (...args) => { const start = performance.now(); const r = await embed(...args);
+    window.__embeds.push({start, end: performance.now()}); return r; }; }"""
+_SPLIT = """([panel, t0]) => { const e = window.__embeds[0];
+  const d = document.querySelector('#panel-' + panel).dataset;
+  return {reply: (e.start - t0) / 1000, embed: (e.end - e.start) / 1000,
+          open_worker: parseFloat(d.openSeconds), update_worker: parseFloat(d.workerSeconds)}; }"""
 _SET = """([panel, name, value]) => { const m = window.nwbscopeViews.model(panel, 'option:' + name);
   const t = performance.now(); if (typeof m.active === 'boolean') m.active = !!value;
   else m.value = value; return t; }"""
@@ -117,37 +127,45 @@ def cpython_case(url: str, runs: int) -> dict[str, Any]:
 
 def chromium_case(pw, site: ServerProcess, data: ServerProcess, name: str,
                   timeout_ms: float) -> dict[str, Any]:
-    from bench.browser_views import fresh_page, open_file, timed_frames
+    from bench.browser_views import _served, fresh_page, open_file, timed_frames
 
     with fresh_page(pw) as page:
         row: dict[str, Any] = {"tree_s": open_file(
             page, site.url(f"index.html?url={data.url(name)}"), timeout_ms)}
+        page.evaluate(_TIME_EMBED)
         data.reset()
         t0 = page.evaluate(_OPEN, [TABLE, "table"])
         page.wait_for_function(_FIRST_PANEL, timeout=timeout_ms)
         panel = page.evaluate(_FIRST_PANEL)
         row["first_page_s"] = timed_frames(page, panel, t0, timeout_ms)["complete_s"]
-        row["first_page_bytes"] = data.stats()["bytes"]
-        row["open_worker_s"] = page.evaluate(  # of which the worker's open + first frame
-            "id => parseFloat(document.querySelector('#panel-' + id).dataset.openSeconds)",
-            panel)
-        per, sizes = [], []
+        row["first_page_bytes"], row["first_page_requests"] = _served(data)
+        page.wait_for_function(  # (the worker's answer follows its last frame)
+            "id => document.querySelector('#panel-' + id).dataset.workerSeconds", arg=panel,
+            timeout=timeout_ms)
+        split = page.evaluate(_SPLIT, [panel, t0])
+        # of which: the worker's open (the document built), the document's reply arriving,
+        # BokehJS embedding it, the worker's first frame (the page read); the rest is
+        # messages, the grid's redraw and painting
+        row.update({f"first_{k}_s": v for k, v in split.items()})
+        per, sizes, counts = [], [], []
         for number in PAGES:
             data.reset()
             t0 = page.evaluate(_SET, [panel, "page", number])
             per.append(timed_frames(page, panel, t0, timeout_ms)["complete_s"])
-            sizes.append(data.stats()["bytes"])
+            sizes.append(_served(data)[0])
+            counts.append(_served(data)[1])
         row["page_s"], row["page_bytes"] = statistics.median(per), statistics.median(sizes)
+        row["page_requests"] = statistics.median(counts)
         row["status"] = page.evaluate("id => window.nwbscopeViews.model(id, 'status').text",
                                       panel)
         data.reset()
         t0 = page.evaluate(_SET, [panel, "sort_by", "x"])
         row["sorted_first_s"] = timed_frames(page, panel, t0, timeout_ms)["complete_s"]
-        row["sorted_first_bytes"] = data.stats()["bytes"]
+        row["sorted_first_bytes"], row["sorted_first_requests"] = _served(data)
         data.reset()
         t0 = page.evaluate(_SET, [panel, "page", 2])
         row["sorted_page_s"] = timed_frames(page, panel, t0, timeout_ms)["complete_s"]
-        row["sorted_page_bytes"] = data.stats()["bytes"]
+        row["sorted_page_bytes"], row["sorted_page_requests"] = _served(data)
         return row
 
 
@@ -189,7 +207,8 @@ def report(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [f"Table view, {result['file']['rows']:,} rows ({m['date_utc']}, {m['cpu']}, "
              f"{m['nproc']} CPUs, load {m['load_1min']:.1f})", "",
-             "| step | Chromium (ms) | CPython data step (ms) |", "|---|---:|---:|"]
+             "| step | Chromium (ms) | CPython data step (ms) | Chromium: data read |",
+             "|---|---:|---:|---:|"]
     chromium, cpython = result["chromium"], result["cpython"]
     for key, label in (("first_page_s", "first page (open + read)"),
                        ("page_s", "another page (median)"), ("sorted_first_s",
@@ -199,6 +218,18 @@ def report(result: dict[str, Any]) -> str:
         lines.append(f"| {label} | {got * 1000:.0f} |" if isinstance(got, float) else
                      f"| {label} | {chromium.get('skipped', chromium.get('error', '-'))} |")
         lines[-1] += f" {cpython[key] * 1000:.0f} |"
+        stem = key[:-2]
+        read = chromium.get(stem + "_bytes")
+        lines[-1] += (f" {read / 1e6:.1f} MB, {chromium.get(stem + '_requests', 0):.0f} "
+                      "requests |" if isinstance(read, int | float) else " - |")
+    if isinstance(chromium.get("first_embed_s"), float):
+        lines += ["", "First page in Chromium, of which (ms): " + ", ".join(
+            f"{label} {chromium[key] * 1000:.0f}" for key, label in (
+                ("first_open_worker_s", "worker's open (document built)"),
+                ("first_reply_s", "its reply arrived"), ("first_embed_s", "BokehJS embed"),
+                ("first_update_worker_s", "worker's first frame (its page read ahead "
+                                          "during the embed)"))
+            if isinstance(chromium.get(key), float))]
     return "\n".join(lines)
 
 

@@ -77,7 +77,29 @@ def view_open(session, request):
                                request.get("options"), window_of(request.get("window")))
     reply = doc.as_dict()
     reply["seconds"] = time.time() - t0  # the worker's share of opening (benchmarks)
+    prefetch_later(session, doc.panel_id)
     return reply
+
+
+def prefetch_later(session, panel_id):
+    """Let a view read its first frame's data (``View.prefetch``) once this call's reply is
+    sent: the page embeds the document meanwhile, and the worker would idle. A failure is
+    left to the frame, which reports it."""
+    from nwbscope.views.base import View
+
+    view = panels(session).panels.get(panel_id)
+    if view is None or type(view).prefetch is View.prefetch:  # nothing to read ahead
+        return
+    warm = view.prefetch
+
+    async def run():
+        await asyncio.sleep(0.01)  # (a task starts before the reply is on its way: wait)
+        try:
+            warm()
+        except Exception:  # noqa: BLE001, S110 - the frame asked for next says what failed
+            pass
+
+    asyncio.ensure_future(run())
 
 
 def view_option(session, request):

@@ -86,7 +86,8 @@ class PyfiveEngine:
         self._source = _OffsetSource(source, base) if base else source
         self._chunk_io = ChunkIO(source, base)
         self.chunk_cache = ChunkCache(chunk_cache_bytes)  # decoded chunks of every data set
-        self._heaps = GlobalHeaps(self._fh)
+        self._heaps = GlobalHeaps(self._fh, self._source)  # values: no read-ahead
+        self._attr_heaps = GlobalHeaps(self._fh, self._source, readahead=True)
         self._headers: dict[int, Any] = {}
         self._root = self._superblock.offset_to_dataobjects
 
@@ -115,7 +116,7 @@ class PyfiveEngine:
         return PyfiveNode(address, self._dataobjects(address))
 
     def attrs(self, node: PyfiveNode) -> dict[str, Any]:
-        return read_attributes(node.dobj, self._heaps)
+        return read_attributes(node.dobj, self._attr_heaps)
 
     def meta(self, node: PyfiveNode, path: str = "") -> DatasetMeta:
         if node.info is None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from pyfive.core import UNDEFINED_ADDRESS
-from pyfive.misc_low_level import GlobalHeap
 from pyfive.p5t import (
     P5CompoundType,
     P5EnumType,
@@ -24,27 +23,12 @@ from pyfive.p5t import (
 )
 
 from .engine import RawRegion, RefAddress
+from .global_heap import GlobalHeaps
 from .regions import parse_region
 from .values import REF_DTYPE, STR_DTYPE, decode_bytes
 
 VLEN_RECORD = np.dtype([("length", "<u4"), ("collection", "<u8"), ("index", "<u4")])
 HEAP_ID = np.dtype([("collection", "<u8"), ("index", "<u4")])
-
-
-class GlobalHeaps:
-    """Global heap collections of one file (variable-length data), read once each."""
-
-    def __init__(self, fh: Any) -> None:
-        self._fh = fh
-        self._heaps: dict[int, GlobalHeap] = {}
-
-    def get(self, collection: int, index: int) -> bytes | None:
-        if collection in (0, UNDEFINED_ADDRESS):
-            return None
-        heap = self._heaps.get(collection)
-        if heap is None:
-            heap = self._heaps[collection] = GlobalHeap(self._fh, collection)
-        return heap.objects.get(index)
 
 
 def storage_dtype(ptype: P5Type) -> np.dtype:

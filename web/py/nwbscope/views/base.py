@@ -86,6 +86,11 @@ class View:
         """Data for ``window``; yield coarse frames first when a window reads much."""
         raise NotImplementedError
 
+    def prefetch(self) -> None:
+        """Read ahead what the first frame needs. The worker calls this just after sending
+        a new document, while the page embeds it (a time it would idle); a view that keeps
+        what it read here answers its first ``frames`` sooner (the table's page)."""
+
     def select_rows(self, table: str, rows: list[int]) -> str:
         """Rows of the table at path ``table`` were chosen in another panel (channels
         box-selected on a probe, a ROI clicked): "" when this view does not show that table,

@@ -28,7 +28,10 @@ from bokeh.models import (
     CustomJS,
     DataTable,
     NumberFormatter,
+    StringEditor,
+    StringFormatter,
     TableColumn,
+    UnionRenderers,
 )
 
 from ..errors import ParameterError
@@ -125,13 +128,20 @@ class TableView(View):
         from .bokeh_kit import controls, status_line
 
         self._sent: bytes | None = None  # a new document starts with empty sources
+        self._detail_sent = -1  # (an empty detail: what "no row in full" shows)
+        # one editor, formatter and selection policy shared by every column and source:
+        # Bokeh would make one of each per column (a third of the document's models), and
+        # each costs its build and JSON here and its model and view in BokehJS
+        self._shared = {"editor": StringEditor(), "text": StringFormatter(),
+                        "number": NumberFormatter(format="0,0.[000000]", nan_format="NaN")}
+        policy = UnionRenderers()
         widgets = controls(self)
         named = {w.name: w for w in widgets.children} if widgets is not None else {}
         page_input, expand_input = named["option:page"], named["option:expand"]
         pages = self.pages
         data: dict[str, list] = {"row": [], **{"col_" + n: [] for n in pages.names}}
-        source = ColumnDataSource(name=SOURCE, data=data)
-        info = ColumnDataSource(name=INFO, data={"n_pages": []})
+        source = ColumnDataSource(name=SOURCE, data=data, selection_policy=policy)
+        info = ColumnDataSource(name=INFO, data={"n_pages": []}, selection_policy=policy)
         source.selected.js_on_change("indices", CustomJS(
             args={"source": source, "expand": expand_input}, code=SELECT_JS))
         source.js_on_change("data", CustomJS(args={"source": source}, code=CLEAR_JS))
@@ -141,7 +151,7 @@ class TableView(View):
                          reorderable=False, index_position=None, selectable=True,
                          height=int(30 + ROW_HEIGHT * min(size, max(pages.n_rows, 1), 16)),
                          sizing_mode="stretch_width", css_classes=[GRID])
-        detail = ColumnDataSource(name=DETAIL, data={
+        detail = ColumnDataSource(name=DETAIL, selection_policy=policy, data={
             k: [] for k in ("column", "value", "link", "link_path", "link_view", "link_rows")})
         detail.selected.js_on_change("indices", CustomJS(args={"source": detail},
                                                          code=OPEN_JS))
@@ -149,9 +159,10 @@ class TableView(View):
             name=DETAIL_GRID, source=detail, sortable=False, reorderable=False,
             index_position=None, height=int(30 + ROW_HEIGHT * min(len(pages.names) + 1, 12)),
             sizing_mode="stretch_width", css_classes=[DETAIL_GRID],
-            columns=[TableColumn(field="column", title="column", width=140),
-                     TableColumn(field="value", title="value (the row in full)", width=600),
-                     TableColumn(field="link", title="click to open", width=160)])
+            columns=[TableColumn(field=field, title=title, width=width, **self._plain())
+                     for field, title, width in (("column", "column", 140),
+                                                 ("value", "value (the row in full)", 600),
+                                                 ("link", "click to open", 160))])
         buttons = []
         for label, step in (("◀ previous", -1), ("next ▶", 1)):
             button = Button(label=label, name=f"page_step:{step}", width=100)
@@ -171,23 +182,39 @@ class TableView(View):
                 title += " → " + spec.target_table.rsplit("/", 1)[-1]
             elif spec.ragged:
                 title += " (lists)"
-        extra = {"formatter": NumberFormatter(format="0,0.[000000]", nan_format="NaN")} \
-            if kind in NUMERIC and not (name != "id" and self.pages.table.column(name).ragged) \
-            else {}
+        extra = self._plain()
+        if kind in NUMERIC and not (name != "id" and self.pages.table.column(name).ragged):
+            extra["formatter"] = self._shared["number"]
         return TableColumn(field="col_" + name, title=title, sortable=False, **extra)
 
+    def _plain(self) -> dict[str, Any]:
+        """The shared editor and text formatter (a column's defaults, made once)."""
+        return {"editor": self._shared["editor"], "formatter": self._shared["text"]}
+
     # -- data --------------------------------------------------------------------------------
+    def prefetch(self) -> None:
+        """Read the page the next frame shows, ahead of it. Why: the worker calls this just
+        after sending a new document, while the page embeds it (100-200 ms in which the
+        worker would idle), so the frame asked for next is ready instead of reading then."""
+        query = self.query()
+        self._ready = (repr(query).encode(), self.pages.page(query))
+
     def frames(self, window: TimeWindow) -> Iterator[Frame]:
         query = self.query()
-        page = self.pages.page(query)
-        sources: dict[str, dict[str, Any]] = {}
         key = repr(query).encode()
+        ready = getattr(self, "_ready", None)
+        page = ready[1] if ready is not None and ready[0] == key else self.pages.page(query)
+        self._ready = None
+        sources: dict[str, dict[str, Any]] = {}
         if key != getattr(self, "_sent", None):
             sources[SOURCE] = self.columns(page)
             sources[INFO] = {"n_pages": np.array([page.n_pages], dtype=np.int32)}
-        sources[DETAIL] = self.detail_columns()
+        expand = int(self.values.get("expand", -1))
+        if expand != getattr(self, "_detail_sent", None):  # (unchanged: BokehJS would
+            sources[DETAIL] = self.detail_columns()  # redraw the detail grid for nothing)
         yield Frame(sources=sources, status=self.status(query, page), notes=page.notes)
         self._sent = key  # reached only when the frame was taken (not superseded)
+        self._detail_sent = expand
 
     def columns(self, page: Page) -> dict[str, Any]:
         data: dict[str, Any] = {"row": page.rows.astype(np.int32)}
