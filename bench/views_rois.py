@@ -13,9 +13,12 @@ Measured:
   ``window.nwbscopeViews.openView(path)`` → the panel's complete frame painted (two
   animation frames after it arrived; image masks also paint partial frames while a page is
   read: "first paint"), and a tap on a ROI → its trace painted. Each run is a
-  fresh browser; figures are medians of ``--runs``.
+  fresh browser; figures are medians of ``--runs``. The open is split into its steps: the
+  worker's open and frame (``data-*`` of the panel; posting = converting and posting the
+  frame's arrays), when the document reached the page, its embed, the complete frame put
+  into the sources (BokehJS sets its glyphs' data there) and the paint after it.
 
-    python3 bench/views_rois.py [--quick] [--browser --site /tmp/site]
+    python3 bench/views_rois.py [--quick] [--only pixel|image] [--browser --site /tmp/site]
 """
 
 from __future__ import annotations
@@ -146,7 +149,15 @@ def cpython_case(path: str, engine: str) -> dict[str, Any]:
                 "mask_rows_read": view.masks.rows_read, "status": frame.status}
 
 
-_LOGGER = """() => { window.__frames = [];
+# the page's steps, timed by wrapping ``nwbscopeViews.embed`` and ``.apply`` (one object):
+# embed (document → BokehJS views), apply (a frame's arrays into the sources: BokehJS sets
+# its glyphs' data there), then the paint (two animation frames)
+_LOGGER = """() => { window.__frames = []; window.__steps = {};
+  const V = window.nwbscopeViews, embed = V.embed, apply = V.apply, steps = window.__steps;
+  V.embed = async (...a) => { steps.embed0 = performance.now(); const r = await embed(...a);
+    steps.embed1 = performance.now(); return r; };
+  V.apply = (m) => { const t = performance.now(); apply(m);
+    if (m.complete) { steps.apply0 = t; steps.apply1 = performance.now(); } };
   document.addEventListener('nwbscope-frame', (e) => { const d = e.detail, at = performance.now();
     requestAnimationFrame(() => requestAnimationFrame(() => window.__frames.push(
       {panel: d.panel, complete: d.complete, arrived: at, painted: performance.now()}))); }); }"""
@@ -173,6 +184,7 @@ def browser_case(pw, site: Any, data: Any, name: str, timeout_ms: float) -> dict
         drawn = (page.evaluate(_PAINTED, ["p1", t0]) - t0) / 1000
         first = (page.evaluate("([p, after]) => window.__frames.find((f) => f.panel === p"
                                " && f.arrived > after).painted", ["p1", t0]) - t0) / 1000
+        steps = page.evaluate("window.__steps")
         count = page.evaluate("window.nwbscopeViews.model('p1', 'rois').data.row.length")
         timing = page.evaluate("() => { const d = document.querySelector('#panel-p1').dataset;"
                                " return [parseFloat(d.openSeconds), parseFloat(d.workerSeconds),"
@@ -185,6 +197,11 @@ def browser_case(pw, site: Any, data: Any, name: str, timeout_ms: float) -> dict
         return {"draw_s": drawn, "first_paint_s": first, "rois_drawn": count,
                 "tap_trace_s": tap,
                 "worker_open_s": timing[0], "worker_frame_s": timing[1],
+                "worker_post_s": timing[2],
+                "to_embed_s": (steps["embed0"] - t0) / 1000,
+                "embed_s": (steps["embed1"] - steps["embed0"]) / 1000,
+                "apply_s": (steps["apply1"] - steps["apply0"]) / 1000,
+                "paint_s": drawn - (steps["apply1"] - t0) / 1000,
                 "trace_points": trace}
 
 
@@ -195,10 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browser", action="store_true", help="also in Chromium")
     parser.add_argument("--site", type=Path, default=common.ROOT / "dist" / "site")
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--only", choices=("pixel", "image"), help="one kind of masks")
     args = parser.parse_args(argv)
     n = 200 if args.quick else N_ROIS
     runs = 1 if args.quick else args.runs
-    files = make(n)
+    files = {k: v for k, v in make(n).items() if args.only in (None, k)}
     result: dict[str, Any] = {"machine": common.machine(), "rois": n, "files": files,
                               "cpython": {}, "browser": {}}
     for kind, info in files.items():
@@ -233,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| Chromium (loopback) | {kind} | {row['draw_s']:.2f} | "
               f"{row['rois_drawn']:.0f} | first paint {row['first_paint_s']:.2f} s; worker: "
               f"open {row['worker_open_s']:.2f} s, frame "
-              f"{row['worker_frame_s']:.2f} s; tap → trace {row['tap_trace_s']:.2f} s |")
+              f"{row['worker_frame_s']:.2f} s (posting {row['worker_post_s']:.2f} s); page: "
+              f"document at {row['to_embed_s']:.2f} s, embed {row['embed_s']:.2f} s, frame "
+              f"into sources {row['apply_s']:.2f} s, paint {row['paint_s']:.2f} s; "
+              f"tap → trace {row['tap_trace_s']:.2f} s |")
     return 0
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Each mask kind is rasterised back to a full ``(x, y)`` plane and compared with pynwb's array
 (image masks), with the plane the pixel/voxel lists pynwb returns describe (and pynwb's own
 ``image_to_pixel`` of ours gives the list back), and the outlines are checked against plain
-per-pixel loops: the fill covers exactly the ROI's pixels, the boundary is exactly the edges
+per-pixel loops: the loops fill exactly the ROI's pixels, their edges are exactly the edges
 between a ROI pixel and a non-ROI pixel.
 """
 
@@ -14,7 +14,8 @@ import pytest
 
 from nwbscope.errors import ViewError
 from nwbscope.views.data import masks as mask_data
-from nwbscope.views.data.masks import PlaneMasks, outlines
+from nwbscope.views.data.masks import PlaneMasks
+from nwbscope.views.data.roi_outlines import outlines, trace
 from tests.fixtures import view_ophys_files as vo
 
 
@@ -138,40 +139,70 @@ def split_nan(xs: np.ndarray, ys: np.ndarray) -> list[np.ndarray]:
     return parts
 
 
+def check_loops(inside: np.ndarray, x0: int, y0: int, xs: np.ndarray, ys: np.ndarray) -> None:
+    """The loops of one ROI (pixels ``inside`` from ``(x0, y0)``) against plain loops: each
+    closed and axis-aligned, their unit edges exactly the boundary, each once, and a pixel
+    filled (non-zero winding number of its centre) exactly when it is the ROI's."""
+    assert xs.dtype == np.float32 and ys.dtype == np.float32
+    drawn: list[tuple] = []
+    vertical: list[tuple] = []  # (x, y from, y to): the winding number counts them
+    for loop in split_nan(xs, ys):
+        loop = loop.astype(int) - (x0, y0)
+        assert len(loop) >= 5 and tuple(loop[0]) == tuple(loop[-1])
+        for (xa, ya), (xb, yb) in zip(loop[:-1], loop[1:], strict=True):
+            assert (xa == xb) != (ya == yb)
+            if ya == yb:
+                drawn += [("h", x, ya) for x in range(min(xa, xb), max(xa, xb))]
+            else:
+                drawn += [("v", xa, y) for y in range(min(ya, yb), max(ya, yb))]
+                vertical.append((xa, ya, yb))
+    assert len(drawn) == len(set(drawn)) and set(drawn) == unit_edges(inside)
+    w, h = inside.shape
+    filled = np.zeros(inside.shape, dtype=bool)
+    for x in range(w):
+        for y in range(h):
+            winding = sum((1 if yb > ya else -1) for xv, ya, yb in vertical
+                          if xv > x + 0.5 and min(ya, yb) < y + 0.5 < max(ya, yb))
+            filled[x, y] = winding != 0
+    np.testing.assert_array_equal(filled, inside)
+
+
 @pytest.mark.parametrize("key", ["image", "pixel"])
-def test_outlines_cover_the_mask_and_trace_its_boundary(nwb, key):
+def test_outlines_fill_the_mask_and_trace_its_boundary(nwb, key):
     masks = masks_of(nwb, key, (vo.NX, vo.NY))
     rows = list(range(masks.n_rows))
-    shapes = outlines(masks.crops(rows))
+    shapes = trace(np.asarray(rows), *masks.pixels(rows))
     assert shapes.rows.tolist() == rows
     for i, row in enumerate(rows):
         inside = masks.dense(row) != 0
-        covered = np.zeros(inside.shape, dtype=np.int32)
-        for rect in split_nan(shapes.fill_xs[i], shapes.fill_ys[i]):
-            assert len(rect) == 4
-            (x0, y0), (x1, y1) = rect.min(axis=0).astype(int), rect.max(axis=0).astype(int)
-            covered[x0:x1, y0:y1] += 1
-        np.testing.assert_array_equal(covered, inside.astype(np.int32))
-        drawn = set()
-        for seg in split_nan(shapes.edge_xs[i], shapes.edge_ys[i]):
-            (xa, ya), (xb, yb) = seg.astype(int)
-            if ya == yb:
-                drawn.update(("h", x, ya) for x in range(min(xa, xb), max(xa, xb)))
-            else:
-                assert xa == xb
-                drawn.update(("v", xa, y) for y in range(min(ya, yb), max(ya, yb)))
-        assert drawn == unit_edges(inside), row
+        check_loops(inside, 0, 0, shapes.xs[i], shapes.ys[i])
         px, py = np.nonzero(inside)
         assert shapes.centre_x[i] == pytest.approx(px.mean() + 0.5)
         assert shapes.centre_y[i] == pytest.approx(py.mean() + 0.5)
-
-
-def test_outlines_in_several_batches(nwb, monkeypatch):
-    masks = masks_of(nwb, "pixel", (vo.NX, vo.NY))
-    rows = list(range(masks.n_rows))
-    whole = outlines(masks.crops(rows))
-    monkeypatch.setattr(mask_data, "BATCH_CELLS", 150)  # a few ROIs per batch
-    batched = outlines(masks.crops(rows))
-    for a, b in zip(whole.edge_xs + whole.fill_ys, batched.edge_xs + batched.fill_ys,
-                    strict=True):
+    alone = outlines(masks.crops(rows))  # from crops: the same loops
+    for a, b in zip(shapes.xs + shapes.ys, alone.xs + alone.ys, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_outlines_of_holes_touching_corners_and_random_shapes():
+    rng = np.random.default_rng(3)
+    ring = np.ones((5, 5), dtype=bool)
+    ring[2, 2] = False  # a hole
+    corners = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=bool)  # touching corners
+    shapes = [ring, corners, np.ones((1, 1), dtype=bool)] + [
+        rng.random((7, 6)) < 0.5 for _ in range(12)]
+    shapes = [s for s in shapes if s.any()]
+    roi, x, y = [], [], []
+    for i, inside in enumerate(shapes):
+        px, py = np.nonzero(inside)
+        roi += [i] * px.size
+        x += (px + 3 * i).tolist()
+        y += (py + 40 - 2 * i).tolist()
+    got = trace(np.arange(len(shapes) + 1) * 10, np.array(roi), np.array(x), np.array(y))
+    assert got.rows.tolist() == [10 * i for i in range(len(shapes))]  # the last has none
+    for i, inside in enumerate(shapes):
+        check_loops(inside, 3 * i, 40 - 2 * i, got.xs[i], got.ys[i])
+    ends = np.nonzero(np.diff(np.append(got.owner, -1)))[0]
+    assert np.isnan(got.flat_x[ends]).all()  # each ROI's loops end with a NaN in flat_x
+    for i in range(len(shapes)):
+        np.testing.assert_array_equal(got.flat_x[got.owner == i][:-1], got.xs[i])

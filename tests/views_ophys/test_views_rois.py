@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nwbscope.errors import ViewError
-from nwbscope.views.data.masks import outlines
+from nwbscope.views.data.roi_outlines import outlines
 from nwbscope.views.data.roi_traces import heatmap, read_roi_region
 from nwbscope.views.data.series import read_series_time
 from nwbscope.views.panels import PanelSet
@@ -84,8 +84,8 @@ def test_trace_follows_the_series_control_and_a_selection(nwb, ref):
     picked = frame.sources["selected_roi"]
     view = panels.panels[doc.panel_id]
     alone = outlines(view.masks.crops([5]))
-    np.testing.assert_array_equal(picked["xs"][0], alone.edge_xs[0])
-    np.testing.assert_array_equal(picked["ys"][0], alone.edge_ys[0])
+    np.testing.assert_array_equal(picked["xs"][0], alone.xs[0])
+    np.testing.assert_array_equal(picked["ys"][0], alone.ys[0])
 
 
 def test_outlines_source_is_one_line_per_colour(nwb):
@@ -98,8 +98,8 @@ def test_outlines_source_is_one_line_per_colour(nwb):
     alone = outlines(view.masks.crops(list(range(view.masks.n_rows))))
     for g, (xs, ys) in enumerate(zip(lines["xs"], lines["ys"], strict=True)):
         members = [i for i, r in enumerate(alone.rows) if r % 10 == g]
-        want_x = np.concatenate([np.append(alone.edge_xs[i], np.nan) for i in members])
-        want_y = np.concatenate([np.append(alone.edge_ys[i], np.nan) for i in members])
+        want_x = np.concatenate([np.append(alone.xs[i], np.nan) for i in members])
+        want_y = np.concatenate([np.append(alone.ys[i], np.nan) for i in members])
         np.testing.assert_array_equal(xs, want_x)
         np.testing.assert_array_equal(ys, want_y)
         assert lines["color"][g] == frame.sources["rois"]["color"][members[0]]
@@ -114,6 +114,8 @@ def test_rois_source_rows_ids_and_columns(nwb, ref):
     assert rois["id"].tolist() == [float(i) for i in seg.id[:]]
     assert rois["c_quality"].tolist() == list(seg["quality"][:])
     assert [float(v) for v in rois["c_area"]] == list(seg["area"][:])
+    assert rois["c_area"].dtype == np.float64  # numbers as one typed array, not 12 strings
+    assert all(x.dtype == np.float32 for x in rois["xs"] + rois["ys"])
 
 
 def test_voxel_plane_option(nwb, ref):

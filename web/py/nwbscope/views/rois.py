@@ -7,7 +7,8 @@ the ImagingPlane's ``grid_spacing`` when it has one; square pixels otherwise). T
 background is the table's ``reference_images`` (the first frame of an ImageSeries), else an
 image of an ``Images`` group of the same processing module (a mean image first), else blank.
 
-Sources: ``background`` (one image row), ``rois`` (one patch per ROI: its pixels; ``row``,
+Sources: ``background`` (one image row), ``rois`` (one patch per ROI: its boundary loops,
+from ``data.roi_outlines``, float32; ``row``,
 ``id`` and the table's other one-value columns as ``c_<name>``, shown on hover; a tap picks
 the ROI), ``outlines`` (the boundaries, one NaN-separated line per colour, ROI ``row`` in
 colour ``row % 10``), ``selected_roi`` (the picked one's boundary) and
@@ -28,15 +29,9 @@ from ..errors import NwbscopeError, ViewError
 from .base import Frame, Option, View
 from .data.columns import column_infos, column_values, format_value
 from .data.decimate import decimate
-from .data.masks import (
-    MASK_COLUMNS,
-    Outlines,
-    PlaneMasks,
-    background_choices,
-    outlines,
-    pixel_shape,
-    read_background,
-)
+from .data.masks import MASK_COLUMNS, PlaneMasks, background_choices, pixel_shape, read_background
+from .data.roi_outlines import Outlines, by_colour
+from .data.roi_outlines import trace as trace_rois
 from .data.roi_traces import read_roi_region, series_of_table
 from .data.series import read_series_time
 from .window import TimeWindow
@@ -299,16 +294,15 @@ class RoisView(View):
         background = self._background(masks, notes)
         if key not in self._outlines:
             step = max(masks.read_rows, -(-len(rows) // PARTIAL_FRAMES))
-            done: list = []
-            for a in range(0, len(rows), step):
-                done += masks.crops(rows[a:a + step], plane)
-                if a + step < len(rows):
-                    sources = self._roi_sources(outlines(done))
-                    if a == 0:
-                        sources["background"] = background
-                    yield Frame(sources=sources, complete=False, notes=tuple(notes),
-                                status=f"reading masks: {len(done)} of {len(rows)} ROIs")
-            self._outlines = {key: outlines(done)}  # one page kept
+            for a in range(step, len(rows), step):  # (lists: read whole, no partial frame)
+                done = rows[:a]
+                sources = self._roi_sources(trace_rois(np.asarray(done),
+                                                       *masks.pixels(done, plane)))
+                if a == step:
+                    sources["background"] = background
+                yield Frame(sources=sources, complete=False, notes=tuple(notes),
+                            status=f"reading masks: {len(done)} of {len(rows)} ROIs")
+            self._outlines = {key: trace_rois(np.asarray(rows), *masks.pixels(rows, plane))}
         shapes = self._outlines[key]
         # the page holds this page's ROIs already (a click changed only the pick): send the
         # pick and its trace, not thousands of patches again
@@ -317,8 +311,8 @@ class RoisView(View):
         roi = int(self.values.get("roi", -1))
         hit = np.nonzero(shapes.rows == roi)[0]
         sources["selected_roi"] = {
-            "xs": [shapes.edge_xs[int(hit[0])]] if hit.size else [],
-            "ys": [shapes.edge_ys[int(hit[0])]] if hit.size else []}
+            "xs": [shapes.xs[int(hit[0])]] if hit.size else [],
+            "ys": [shapes.ys[int(hit[0])]] if hit.size else []}
         depth = f" on plane z = {plane}" if masks.n_planes > 1 else ""
         status = (f"{len(shapes.rows)} ROIs{depth} (rows {rows[0]} to {rows[-1]} of "
                   f"{masks.n_rows}) from {masks.kind}")
@@ -355,18 +349,18 @@ class RoisView(View):
     def _roi_sources(self, shapes: Outlines) -> dict[str, dict[str, Any]]:
         table = self.nwb.table(self.table_path)
         rows = shapes.rows
-        colors = np.array([COLORS[int(r) % len(COLORS)] for r in rows], dtype=object)
-        if table.path not in self._columns:  # read once: a click sends them again
-            self._columns[table.path] = {
-                "c_" + name: np.array([format_value(v) for v in
-                                       column_values(table, name).tolist()], dtype=object)
-                for name in self._hover_columns()}
+        colors = np.array(COLORS, dtype=object)[rows % len(COLORS)]
+        if table.path not in self._columns:  # read once; numbers stay numbers (one typed
+            values = {n: column_values(table, n) for n in self._hover_columns()}  # array)
+            self._columns[table.path] = {"c_" + n: v.astype(np.float64) if v.dtype.kind in
+                                         "iuf" else np.array([format_value(x) for x in
+                                                              v.tolist()], dtype=object)
+                                         for n, v in values.items()}
         extra = {key: values[rows] for key, values in self._columns[table.path].items()}
-        return {"rois": {"xs": shapes.fill_xs, "ys": shapes.fill_ys,
+        return {"rois": {"xs": shapes.xs, "ys": shapes.ys,
                          "row": rows.astype(np.int32), "id": table.ids()[rows].astype(
                              np.float64), "color": colors, **extra},
-                "outlines": _by_colour(shapes)}
-
+                "outlines": by_colour(shapes, COLORS)}
 
     def _trace(self, roi: int, notes: list[str]) -> tuple[dict[str, Any], str]:
         """The picked ROI's trace in the chosen series (or in the first that has it)."""
@@ -399,17 +393,3 @@ class RoisView(View):
         return ({"t": t, "y": np.asarray(y, dtype=np.float32)},
                 f"trace of ROI {ident} (column {column} of {posixpath.basename(chosen)})")
 
-
-def _by_colour(shapes: Outlines) -> dict[str, Any]:
-    """The boundaries as one line per colour (NaN between ROIs): a handful of arrays to
-    send and draw instead of one per ROI (only the patches need one each, for hover)."""
-    nan = np.full(1, np.nan)
-    groups = shapes.rows % len(COLORS)
-    xs, ys, colors = [], [], []
-    for g in range(len(COLORS)):
-        members = np.nonzero(groups == g)[0]
-        if members.size:
-            xs.append(np.concatenate([a for i in members for a in (shapes.edge_xs[i], nan)]))
-            ys.append(np.concatenate([a for i in members for a in (shapes.edge_ys[i], nan)]))
-            colors.append(COLORS[g])
-    return {"xs": xs, "ys": ys, "color": np.array(colors, dtype=object)}

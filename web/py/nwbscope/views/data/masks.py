@@ -189,31 +189,58 @@ class PlaneMasks:
                 for z in range(self.n_planes):
                     self._crops[(a + i, z)] = _crop(a + i, masks[i, :, :, z])
 
+    def pixels(self, rows: list[int], plane: int = 0) -> tuple[np.ndarray, ...]:
+        """``(roi, x, y)``: the pixels on ``plane`` of ROI ``rows[roi[k]]``, flat (what
+        ``roi_outlines.trace`` takes); for lists straight from the sorted list, no crops."""
+        if self.kind == "image_mask":
+            return crop_pixels(self.crops(rows, plane))
+        self.crops([], plane)  # (checks the plane)
+        key, x, y, _ = self._sorted_list()
+        wanted = np.asarray(rows, dtype=np.int64) * self.n_planes + plane
+        order = np.argsort(wanted, kind="stable")
+        at = np.searchsorted(wanted[order], key)
+        hit = (at < wanted.size) & (wanted[order][np.minimum(at, wanted.size - 1)] == key)
+        return order[at[hit]], x[hit], y[hit]
+
+    def _sorted_list(self) -> tuple[np.ndarray, ...]:
+        """The list's pixels of non-zero weight sorted by ``row * n_planes + plane`` (a pixel
+        listed twice: the last weight), made once with whole-array steps."""
+        if not hasattr(self, "_sorted"):
+            counts = np.diff(np.concatenate([[0], self._ends])).astype(np.intp)
+            row_of = np.repeat(np.arange(self.n_rows, dtype=np.int64), counts)
+            x, y, w = self._coords[0], self._coords[1], self._weight
+            z = self._coords[2] if len(self._coords) == 3 else np.zeros_like(x)
+            good = np.isfinite(w) & (w != 0)
+            key = (row_of * self.n_planes + z)[good]
+            order = np.argsort(key, kind="stable")
+            self._sorted = (key[order], x[good][order], y[good][order], w[good][order])
+        return self._sorted
+
     def _read_list(self, rows: list[int]) -> None:
-        """Crops of every row and plane at once (the lists are in memory already), with
-        whole-array steps and two small ones per ROI (Pyodide is slow per Python step)."""
-        counts = np.diff(np.concatenate([[0], self._ends])).astype(np.intp)
-        row_of = np.repeat(np.arange(self.n_rows, dtype=np.int64), counts)
-        x, y, w = self._coords[0], self._coords[1], self._weight
-        z = self._coords[2] if len(self._coords) == 3 else np.zeros_like(x)
-        good = np.isfinite(w) & (w != 0)
-        key = (row_of * self.n_planes + z)[good]
-        order = np.argsort(key, kind="stable")  # a pixel listed twice: the last weight
-        key, x, y, w = key[order], x[good][order], y[good][order], w[good][order]
-        for k in range(self.n_rows * self.n_planes):
-            self._crops[(k // self.n_planes, k % self.n_planes)] = None
-        if key.size == 0:
-            return
-        starts = np.nonzero(np.concatenate([[True], key[1:] != key[:-1]]))[0].astype(np.intp)
-        ends = np.append(starts[1:], key.size)
-        x0, x1 = np.minimum.reduceat(x, starts), np.maximum.reduceat(x, starts)
-        y0, y1 = np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)
-        for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-            weights = np.zeros((int(x1[i] - x0[i]) + 1, int(y1[i] - y0[i]) + 1),
-                               dtype=np.float32)
-            weights[x[a:b] - x0[i], y[a:b] - y0[i]] = w[a:b]
-            row, plane = divmod(int(key[a]), self.n_planes)
-            self._crops[(row, plane)] = Crop(row, int(x0[i]), int(y0[i]), weights)
+        """Crops of the rows asked, on every plane, cut out of the sorted list."""
+        key, x, y, w = self._sorted_list()
+        for row in rows:
+            for plane in range(self.n_planes):
+                k = row * self.n_planes + plane
+                a, b = np.searchsorted(key, [k, k + 1]).tolist()
+                crop = None
+                if b > a:
+                    x0, y0 = int(x[a:b].min()), int(y[a:b].min())
+                    weights = np.zeros((int(x[a:b].max()) - x0 + 1,
+                                        int(y[a:b].max()) - y0 + 1), dtype=np.float32)
+                    weights[x[a:b] - x0, y[a:b] - y0] = w[a:b]
+                    crop = Crop(row, x0, y0, weights)
+                self._crops[(row, plane)] = crop
+
+
+def crop_pixels(crops: list[Crop | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(roi, x, y)``: the pixels of ``crops[roi[k]]`` (None: no pixel), flat."""
+    parts = [(i, np.nonzero(c.inside)) for i, c in enumerate(crops) if c is not None]
+    if not parts:
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(3))  # type: ignore[return-value]
+    return (np.repeat([i for i, _ in parts], [p[0].size for _, p in parts]),
+            np.concatenate([p[0] + crops[i].x0 for i, p in parts]),  # type: ignore[union-attr]
+            np.concatenate([p[1] + crops[i].y0 for i, p in parts]))  # type: ignore[union-attr]
 
 
 def _crop(row: int, mask: np.ndarray) -> Crop | None:
@@ -226,115 +253,6 @@ def _crop(row: int, mask: np.ndarray) -> Crop | None:
     return Crop(row, int(xs[0]), int(ys[0]),
                 np.where(inside[xs[0]:xs[-1] + 1, ys[0]:ys[-1] + 1], box, 0).astype(
                     np.float32))
-
-
-# -- outlines ---------------------------------------------------------------------------------
-BATCH_CELLS = 4_000_000  # pixels of the padded boxes stacked per vectorized batch
-
-
-@dataclass(frozen=True, eq=False)
-class Outlines:
-    """Per ROI, what the plot draws, in pixel coordinates (pixel ``(x, y)`` is the square
-    ``[x, x + 1) x [y, y + 1)``): ``fill_*`` its pixels as rectangles (one per run of pixels
-    along y), NaN between them (one patch); ``edge_*`` the boundary between its pixels and
-    the others, as segments with NaN between them (one line)."""
-
-    rows: np.ndarray  # int64, the ROIs drawn (those with a pixel on the plane)
-    fill_xs: list[np.ndarray]
-    fill_ys: list[np.ndarray]
-    edge_xs: list[np.ndarray]
-    edge_ys: list[np.ndarray]
-    centre_x: np.ndarray  # float64, the centre of each ROI's pixels
-    centre_y: np.ndarray
-
-
-def outlines(crops: list[Crop | None]) -> Outlines:
-    """The outlines of the crops (None skipped), vectorized over batches of ROIs with
-    boxes of similar size (Pyodide is slow per Python step, not per element)."""
-    present = [c for c in crops if c is not None]
-    order = sorted(range(len(present)), key=lambda i: present[i].weights.size)
-    parts: dict[int, tuple] = {}
-    start = 0
-    while start < len(order):
-        stop = start + 1
-        w, h = (n + 2 for n in present[order[start]].weights.shape)
-        while stop < len(order):
-            cw, ch = present[order[stop]].weights.shape
-            w, h = max(w, cw + 2), max(h, ch + 2)  # the padded box the batch needs
-            if (stop + 1 - start) * w * h > BATCH_CELLS:
-                break
-            stop += 1
-        batch = [present[i] for i in order[start:stop]]
-        for crop, geometry in zip(batch, _batch_outlines(batch), strict=True):
-            parts[crop.row] = geometry
-        start = stop
-    rows = [c.row for c in present]
-    return Outlines(np.asarray(rows, dtype=np.int64),
-                    *[[parts[r][k] for r in rows] for k in range(4)],
-                    np.array([parts[r][4] for r in rows], dtype=np.float64),
-                    np.array([parts[r][5] for r in rows], dtype=np.float64))
-
-
-def _runs(cells: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Runs of True along the last axis of a 3-D array: (roi, line, start, end)."""
-    padded = np.zeros(cells.shape[:2] + (cells.shape[2] + 2,), dtype=np.int8)
-    padded[:, :, 1:-1] = cells
-    step = np.diff(padded, axis=2)
-    roi, line, begin = np.nonzero(step == 1)
-    end = np.nonzero(step == -1)[2]
-    return roi, line, begin, end
-
-
-def _batch_outlines(batch: list[Crop]) -> list[tuple]:
-    n = len(batch)
-    w = max(c.weights.shape[0] for c in batch)
-    h = max(c.weights.shape[1] for c in batch)
-    cells = np.zeros((n, w + 2, h + 2), dtype=np.int8)  # one empty pixel around each box
-    for i, crop in enumerate(batch):
-        cw, ch = crop.weights.shape
-        cells[i, 1:cw + 1, 1:ch + 1] = crop.inside
-    x0 = np.array([c.x0 for c in batch], dtype=np.float64) - 1  # padded index 1 is x0
-    y0 = np.array([c.y0 for c in batch], dtype=np.float64) - 1
-    nan = np.nan
-    # pixels: runs along y in each column x
-    roi, x, ya, yb = _runs(cells[:, :, 1:-1].astype(bool))
-    xa = x0[roi] + x
-    ya, yb = y0[roi] + ya + 1, y0[roi] + yb + 1
-    fill_x = np.stack([xa, xa + 1, xa + 1, xa, np.full_like(xa, nan)], axis=1)
-    fill_y = np.stack([ya, ya, yb, yb, np.full_like(ya, nan)], axis=1)
-    fills = _split(roi, n, fill_x, fill_y)
-    # boundary: horizontal segments (between y - 1 and y), runs along x; vertical ones
-    across_y = np.diff(cells, axis=2) != 0  # (n, w + 2, h + 1): at padded (x, y + 1/2)
-    r1, yy, xs, xe = _runs(np.transpose(across_y, (0, 2, 1)))
-    ey = y0[r1] + yy + 1
-    seg1_x = np.stack([x0[r1] + xs, x0[r1] + xe, np.full_like(ey, nan)], axis=1)
-    seg1_y = np.stack([ey, ey, np.full_like(ey, nan)], axis=1)
-    across_x = np.diff(cells, axis=1) != 0  # (n, w + 1, h + 2)
-    r2, xx, ys, ye = _runs(across_x)
-    ex = x0[r2] + xx + 1
-    seg2_x = np.stack([ex, ex, np.full_like(ex, nan)], axis=1)
-    seg2_y = np.stack([y0[r2] + ys, y0[r2] + ye, np.full_like(ex, nan)], axis=1)
-    roi_e = np.concatenate([r1, r2])
-    order = np.argsort(roi_e, kind="stable")
-    edges = _split(roi_e[order], n, np.concatenate([seg1_x, seg2_x])[order],
-                   np.concatenate([seg1_y, seg2_y])[order])
-    # centres from the runs: a run of ``length`` pixels at x from ya to yb
-    length = yb - ya
-    pixels = np.bincount(roi, length, minlength=n)
-    centre_x = np.bincount(roi, length * (xa + 0.5), minlength=n) / pixels
-    centre_y = np.bincount(roi, length * (ya + yb) / 2, minlength=n) / pixels
-    return [(*fills[i], *edges[i], float(centre_x[i]), float(centre_y[i])) for i in range(n)]
-
-
-def _split(roi: np.ndarray, n: int, xs: np.ndarray,
-           ys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rows of ``xs``/``ys`` (sorted by ``roi``) per ROI, flattened, the last NaN dropped."""
-    bounds = np.searchsorted(roi, np.arange(n + 1))
-    out = []
-    for i in range(n):
-        a, b = int(bounds[i]), int(bounds[i + 1])
-        out.append((xs[a:b].reshape(-1)[:-1], ys[a:b].reshape(-1)[:-1]))
-    return out
 
 
 # -- the image under the ROIs -----------------------------------------------------------------
