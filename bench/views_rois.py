@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                                            for k in rows[0]}
     common.write_result("views_rois", result)
     m = result["machine"]
-    print(f"# ROI view, {n} ROIs on {PLANE[0]} x {PLANE[1]} ({m['date_utc']}, "
+    print(f"ROI view, {n} ROIs on {PLANE[0]} x {PLANE[1]} ({m['date_utc']}, "
           f"{m['nproc']} CPUs, load {m['load_1min']:.1f})\n")
     print("| where | masks | draw all ROIs (s) | ROIs drawn | detail |")
     print("|---|---|---|---|---|")
