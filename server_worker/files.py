@@ -158,6 +158,21 @@ def open_checked(path: Path, refused: list[Place]) -> BinaryIO:
     in between. A quick ``stat`` first keeps FIFOs and devices from ever being opened (opening
     one can block or have effects); the check that counts is the ``fstat`` after ``open``.
     """
+    file = open_regular(path, refused)
+    try:
+        size = os.fstat(file.fileno()).st_size
+        if find_signature(_OpenedSource(file, size, path.name)) is None:
+            raise Refusal(422, "is not an HDF5/NWB file")
+    except BaseException:
+        file.close()
+        raise
+    return file
+
+
+def open_regular(path: Path, refused: list[Place], inside: Path | None = None) -> BinaryIO:
+    """``path`` opened for reading once it is known to be a regular file whose real path is
+    outside the server's places (and inside ``inside``, when given); else ``Refusal``. The
+    checks are made on the opened file (see ``open_checked``)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise Refusal(404, "is not a regular file")
@@ -172,11 +187,11 @@ def open_checked(path: Path, refused: list[Place]) -> BinaryIO:
         if not stat.S_ISREG(opened.st_mode):
             raise Refusal(404, "is not a regular file")
         real = real_path(path, opened)
+        if inside is not None and not real.is_relative_to(inside):
+            raise Refusal(404, "lies outside the NWB file's folder")
         for place in refused:
             if real.is_relative_to(place.folder):
                 raise Refusal(403, f"is in {place.what}, whose files are never served")
-        if find_signature(_OpenedSource(file, opened.st_size, path.name)) is None:
-            raise Refusal(422, "is not an HDF5/NWB file")
     except BaseException:
         file.close()
         raise

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import os
 import posixpath
-import stat
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import BinaryIO
 
-from .files import Place, Refusal, real_path
+from .files import Place, Refusal, open_regular
 
 MAX_KNOWN = 64  # NWB files whose names are kept
 _known: OrderedDict[tuple[int, int, int, int], frozenset[str]] = OrderedDict()
@@ -97,27 +96,4 @@ def open_external(nwb_path: Path, nwb: BinaryIO, relative: str,
     if wanted is None or wanted != relative or wanted not in external_names(nwb):
         raise Refusal(404, "is not a file this NWB file names")
     folder = Path(os.path.realpath(nwb_path)).parent
-    path = folder / wanted
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise Refusal(404, "is not a regular file")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise Refusal(404, "does not exist") from None
-    except OSError as exc:
-        raise Refusal(404, f"cannot be read ({exc.strerror or exc})") from None
-    file = os.fdopen(fd, "rb")
-    try:
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):
-            raise Refusal(404, "is not a regular file")
-        real = real_path(path, opened)
-        if not real.is_relative_to(folder):
-            raise Refusal(404, "lies outside the NWB file's folder")
-        for place in refused:
-            if real.is_relative_to(place.folder):
-                raise Refusal(403, f"is in {place.what}, whose files are never served")
-    except BaseException:
-        file.close()
-        raise
-    return file
+    return open_regular(folder / wanted, refused, inside=folder)
